@@ -11,13 +11,37 @@ export interface CommandSpec {
 }
 
 export const commands: readonly CommandSpec[] = [
-  { words: ["capture"], usage: "capture <source>", summary: "run one capture service: one source from the config into Kafka" },
+  {
+    words: ["capture"],
+    usage: "capture <source>",
+    summary: "run one capture service: one source from the config into Kafka",
+  },
   { words: ["sink"], usage: "sink <sink>", summary: "run one sink service: Kafka topics into the warehouse" },
-  { words: ["up"], usage: "up", summary: "run every configured source and sink, and the dashboard, in one process" },
-  { words: ["replay"], usage: "replay --group <id> --to <earliest|time|duration|offset> [--execute]", summary: "move a consumer group's offsets (dry run unless --execute)" },
-  { words: ["lag"], usage: "lag [--watch]", summary: "consumer lag per group, topic and partition, in messages and seconds" },
-  { words: ["dashboard"], usage: "dashboard", summary: "a web page with lag, throughput, freshness and source lag" },
-  { words: ["config", "check"], usage: "config check", summary: "validate a config file and say exactly what is wrong where" },
+  {
+    words: ["up"],
+    usage: "up",
+    summary: "run every configured source and sink, and the dashboard, in one process",
+  },
+  {
+    words: ["replay"],
+    usage: "replay --group <id> --to <earliest|time|duration|offset> [--execute]",
+    summary: "move a consumer group's offsets (dry run unless --execute)",
+  },
+  {
+    words: ["lag"],
+    usage: "lag [--watch]",
+    summary: "consumer lag per group, topic and partition, in messages and seconds",
+  },
+  {
+    words: ["dashboard"],
+    usage: "dashboard",
+    summary: "a web page with lag, throughput, freshness and source lag",
+  },
+  {
+    words: ["config", "check"],
+    usage: "config check",
+    summary: "validate a config file and say exactly what is wrong where",
+  },
 ];
 
 /** Finds the command whose words start `argv`, longest match first. */

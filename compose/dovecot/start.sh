@@ -20,7 +20,8 @@ chmod 0600 "$tls_dir/key.pem"
 
 umask 027
 printf '%s:%s\n' "$IMAP_USERNAME" "$(doveadm pw -s SHA512-CRYPT -p "$IMAP_PASSWORD")" > /etc/dovecot/users
-chown root:dovecot /etc/dovecot/users
+# Readable by the auth process (user dovecot); fall back to world-readable hashes if the group is absent.
+chown root:dovecot /etc/dovecot/users 2>/dev/null || chmod 0644 /etc/dovecot/users
 
 # The mailbox lives in the imap-mail volume, owned by the image's vmail user (uid 1000).
 chown 1000:1000 /srv/mail

@@ -10,12 +10,17 @@ const PASSWORD_DESCRIPTION = "password (use ${VAR} or passwordFile rather than w
 
 export const sslModes = ["disable", "prefer", "require", "verify-ca", "verify-full"] as const;
 
-function postgresServerFields(defaultPort: number) {
+function postgresServerFields<U extends z.ZodRawShape>(
+  defaultPort: number,
+  userFields: U,
+  passwordRequired: boolean,
+) {
   return {
     host: z.string().min(1).describe("server host name or address"),
     port: port().default(defaultPort).describe("server port"),
     database: z.string().min(1).describe("database name"),
-    ...fileTwin("password", PASSWORD_DESCRIPTION),
+    ...userFields,
+    ...fileTwin("password", PASSWORD_DESCRIPTION, { required: passwordRequired }),
     sslmode: z
       .enum(sslModes)
       .default("prefer")
@@ -26,7 +31,7 @@ function postgresServerFields(defaultPort: number) {
 
 /** A Postgres source: the password may be absent (trust or peer authentication). */
 export function postgresConnection(context: SchemaContext) {
-  return strictObject({ ...postgresServerFields(5432), user: z.string().min(1).describe("user name") })
+  return strictObject(postgresServerFields(5432, { user: z.string().min(1).describe("user name") }, false))
     .transform((connection, ctx) => {
       const { passwordFile: _passwordFile, caFile: _caFile, ...rest } = connection;
       return {
@@ -40,7 +45,7 @@ export function postgresConnection(context: SchemaContext) {
 
 /** The warehouse: Redshift (or its Postgres stand-in); user and password are secrets there. */
 export function warehouseConnection(context: SchemaContext) {
-  return strictObject({ ...postgresServerFields(5439), ...fileTwin("user", "user name") })
+  return strictObject(postgresServerFields(5439, fileTwin("user", "user name", { required: true }), true))
     .transform((connection, ctx) => {
       const { passwordFile: _passwordFile, caFile: _caFile, userFile: _userFile, ...rest } = connection;
       return {

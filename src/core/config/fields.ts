@@ -75,9 +75,14 @@ export function byteSize() {
 }
 
 /** A value given inline (`password`) or read from a file (`passwordFile`, e.g. a Docker secret). */
-export function fileTwin<K extends string>(key: K, description: string) {
+export function fileTwin<K extends string>(
+  key: K,
+  description: string,
+  options: { required?: boolean } = {},
+) {
+  const requirement = options.required ? ` (required: ${key} or ${key}File)` : "";
   return {
-    [key]: z.string().optional().describe(description),
+    [key]: z.string().optional().describe(`${description}${requirement}`),
     [`${key}File`]: z
       .string()
       .optional()

@@ -56,8 +56,8 @@ function vonigoSource(context: SchemaContext) {
     type: z.literal("vonigo").describe("the Vonigo REST API, polled"),
     baseUrl: z.url().describe('API base URL, e.g. "https://<tenant>.vonigo.com/api/v1"'),
     company: z.string().min(1).describe("company name used to log in"),
-    ...fileTwin("username", "API user name"),
-    ...fileTwin("password", "the raw password; the client sends its MD5"),
+    ...fileTwin("username", "API user name", { required: true }),
+    ...fileTwin("password", "the raw password; the client sends its MD5", { required: true }),
     objects: z
       .array(z.string().min(1))
       .min(1)
@@ -86,8 +86,8 @@ function imapSource(context: SchemaContext) {
       .describe("implicit: TLS from the first byte | starttls: upgrade a plain connection"),
     ...fileTwin("ca", "PEM certificate(s) of the CA that signed the server certificate"),
     rejectUnauthorized: z.boolean().default(true).describe("verify the server certificate"),
-    ...fileTwin("username", "login user name"),
-    ...fileTwin("password", "login password"),
+    ...fileTwin("username", "login user name", { required: true }),
+    ...fileTwin("password", "login password", { required: true }),
     mailboxes: z.array(z.string().min(1)).min(1).default(["INBOX"]).describe("mailboxes to watch"),
     http: httpEndpoint().optional(),
   }).transform((source, ctx) => {

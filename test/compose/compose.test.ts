@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { findCommand } from "../../src/cli/commands.js";
+import { parseConfig } from "../../src/core/config/index.js";
 import {
   type ComposeDoc,
   checkConfigHosts,
@@ -77,9 +78,22 @@ describe("docker-compose.yml", () => {
 describe("compose/tributary.yaml", () => {
   it("parses and has the config's top-level shape", () => {
     expect(config).toBeTypeOf("object");
-    expect(Object.keys(config).sort()).toEqual(["kafka", "schemaRegistry", "sinks", "sources"]);
+    expect(Object.keys(config).sort()).toEqual(["dashboard", "kafka", "schemaRegistry", "sinks", "sources"]);
     expect(configNames.sources).toEqual(expect.arrayContaining(["infoportal", "obe", "bimail"]));
     expect(configNames.sinks).toEqual(["warehouse"]);
+  });
+
+  it("passes Tributary's own config validation with the variables of .env.example", () => {
+    const files: string[] = [];
+    const parsed = parseConfig(read("compose/tributary.yaml"), "compose/tributary.yaml", {
+      env: Object.fromEntries(env),
+      readFile: (path) => {
+        files.push(path);
+        return "-----BEGIN CERTIFICATE-----\n(stand-in)\n-----END CERTIFICATE-----\n";
+      },
+    });
+    expect(Object.keys(parsed.sources).sort()).toEqual(["bimail", "infoportal", "obe"]);
+    expect(files).toEqual(["/run/imap-tls/cert.pem"]);
   });
 
   it("connects only to compose services", () => {

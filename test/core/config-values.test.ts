@@ -146,6 +146,12 @@ describe("environment variable interpolation", () => {
     expect(config.schemaRegistry.url).toBe("https://reg.test/apis/ccompat/v7");
   });
 
+  it("uses the fallback of VAR:-fallback when the variable is unset or empty", () => {
+    const text = `kafka: { brokers: ["\${KAFKA:-127.0.0.1:9092}", "\${EMPTY:-b:1}", "\${SET:-x}"] }\nschemaRegistry: { url: "http://r" }\n`;
+    const config = parseConfig(text, "t.yaml", { env: { EMPTY: "", SET: "s:2" } });
+    expect(config.kafka.brokers).toEqual(["127.0.0.1:9092", "b:1", "s:2"]);
+  });
+
   it("accepts a numeric string from the environment where a number is expected", () => {
     const text = `${header}sources:\n  obe: { type: mysql, connection: { host: h, port: "\${OBE_PORT}", database: d, user: u }, serverId: "\${SERVER_ID}" }\n`;
     const config = parseConfig(text, "t.yaml", { env: { OBE_PORT: "3307", SERVER_ID: "42" } });

@@ -1,6 +1,7 @@
 /**
  * `${VAR}` interpolation from the environment, in every string of the parsed YAML tree
- * (also inside longer strings: "https://${HOST}/x"); `$${` writes a literal `${`.
+ * (also inside longer strings: "https://${HOST}/x"); `${VAR:-fallback}` uses the fallback when VAR is
+ * unset or empty, as in shells and docker compose; `$${` writes a literal `${`.
  */
 
 export interface InterpolationProblem {
@@ -9,6 +10,7 @@ export interface InterpolationProblem {
 }
 
 const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g;
+const FALLBACK_SEPARATOR = ":-";
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function interpolateString(
@@ -19,12 +21,16 @@ function interpolateString(
 ): string {
   return text.replace(REFERENCE, (whole, name: string | undefined) => {
     if (whole === "$${") return "${";
-    const variable = (name ?? "").trim();
+    const reference = name ?? "";
+    const separator = reference.indexOf(FALLBACK_SEPARATOR);
+    const variable = (separator < 0 ? reference : reference.slice(0, separator)).trim();
+    const fallback = separator < 0 ? undefined : reference.slice(separator + FALLBACK_SEPARATOR.length);
     if (!VARIABLE_NAME.test(variable)) {
       problems.push({ path, message: `invalid environment variable reference \${${name ?? ""}}` });
       return "";
     }
     const value = env[variable];
+    if (fallback !== undefined && (value === undefined || value === "")) return fallback;
     if (value === undefined) {
       problems.push({ path, message: `environment variable ${variable} is not set` });
       return "";

@@ -189,7 +189,9 @@ const introduction = [
   // biome-ignore lint/suspicious/noTemplateCurlyInString: the text shows the config syntax
   "- `${VAR}` anywhere in a string reads the environment variable `VAR` (an unset one is an error);",
   // biome-ignore lint/suspicious/noTemplateCurlyInString: the text shows the config syntax
-  "  `$${` writes a literal `${`. A number field accepts a numeric string, as `${VAR}` yields.",
+  "  `${VAR:-fallback}` uses the fallback when `VAR` is unset or empty; `$${` writes a literal `${`.",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the text shows the config syntax
+  "  A number field accepts a numeric string, as `${VAR}` yields.",
   "- Every secret has a `...File` twin (`password` / `passwordFile`, `user` / `userFile`, ...): the",
   "  path of a file holding the value, e.g. a Docker secret; a trailing newline is dropped. Give one",
   "  of the two, not both. Relative paths are relative to the config file.",

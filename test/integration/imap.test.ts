@@ -27,7 +27,7 @@ describe("Dovecot IMAP on the local stack", () => {
         "From: reports@example.test",
         `To: ${stack.imap.user}`,
         `Subject: ${subject}`,
-        "Message-ID: <" + subject.replaceAll(" ", ".") + "@example.test>",
+        `Message-ID: <${subject.replaceAll(" ", ".")}@example.test>`,
         "Content-Type: text/plain; charset=utf-8",
         "",
         "42 work orders closed today.",
@@ -41,8 +41,8 @@ describe("Dovecot IMAP on the local stack", () => {
         const uids = (await imap.search({ header: { subject } }, { uid: true })) || [];
         expect(uids).toHaveLength(1);
         const message = await imap.fetchOne(String(uids[0]), { envelope: true, source: true }, { uid: true });
-        expect(message && message.envelope?.subject).toBe(subject);
-        expect(message && message.source?.toString()).toContain("42 work orders closed today.");
+        expect(message?.envelope?.subject).toBe(subject);
+        expect(message?.source?.toString()).toContain("42 work orders closed today.");
       } finally {
         lock.release();
       }
@@ -58,7 +58,7 @@ describe("Dovecot IMAP on the local stack", () => {
       // Plain on connect, encrypted once STARTTLS upgraded it (disable_plaintext_auth forbids login before).
       expect(imap.secureConnection).toBe(true);
       const status = await imap.status("INBOX", { messages: true });
-      expect(status.messages).toBeGreaterThanOrEqual(0);
+      expect(status?.messages).toBeGreaterThanOrEqual(0);
     } finally {
       await imap.logout();
     }

@@ -5,7 +5,11 @@ import { eventually, stack, uniqueName } from "../helpers/stack.js";
 // The local Kafka runs transactions on a single node: a transactional producer's aborted
 // messages must never reach a read_committed consumer, its committed ones always.
 describe("Kafka transactions on the local stack", () => {
-  const kafka = new Kafka({ clientId: "tributary-test", brokers: [...stack.kafkaBrokers], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: "tributary-test",
+    brokers: [...stack.kafkaBrokers],
+    logLevel: logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   const topic = uniqueName("test_transactions");
 
@@ -18,13 +22,29 @@ describe("Kafka transactions on the local stack", () => {
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
 
-    const producer = kafka.producer({ transactionalId: uniqueName("tx"), idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({
+      transactionalId: uniqueName("tx"),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     const committed = await producer.transaction();
-    await committed.send({ topic, messages: [{ key: "a", value: "committed-1" }, { key: "b", value: "committed-2" }] });
+    await committed.send({
+      topic,
+      messages: [
+        { key: "a", value: "committed-1" },
+        { key: "b", value: "committed-2" },
+      ],
+    });
     await committed.commit();
     const aborted = await producer.transaction();
-    await aborted.send({ topic, messages: [{ key: "a", value: "aborted-1" }, { key: "b", value: "aborted-2" }] });
+    await aborted.send({
+      topic,
+      messages: [
+        { key: "a", value: "aborted-1" },
+        { key: "b", value: "aborted-2" },
+      ],
+    });
     await aborted.abort();
     const committedAfterAbort = await producer.transaction();
     await committedAfterAbort.send({ topic, messages: [{ key: "c", value: "committed-3" }] });

@@ -26,10 +26,16 @@ describe("MariaDB binlog on the local stack", () => {
   });
 
   it("delivers an insert as a ROW event to zongji", async () => {
-    const zongji = new ZongJi({ host: stack.mariadb.host, port: stack.mariadb.port, user: "root", password: "" });
+    const zongji = new ZongJi({
+      host: stack.mariadb.host,
+      port: stack.mariadb.port,
+      user: "root",
+      password: "",
+    });
     const inserted: Record<string, unknown>[] = [];
     zongji.on("binlog", (event: AnyBinlogEvent) => {
-      if (event.getEventName() === "writerows" && "rows" in event) inserted.push(...event.rows);
+      if (event.getEventName() === "writerows" && "rows" in event)
+        inserted.push(...(event.rows as Record<string, unknown>[]));
     });
     zongji.on("error", () => undefined);
     const ready = new Promise<void>((resolve) => zongji.once("ready", () => resolve()));

@@ -1,5 +1,5 @@
-import { LogicalReplicationService, type Pgoutput, PgoutputPlugin } from "pg-logical-replication";
 import pg from "pg";
+import { LogicalReplicationService, type Pgoutput, PgoutputPlugin } from "pg-logical-replication";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, stack, uniqueName } from "../helpers/stack.js";
 
@@ -32,7 +32,9 @@ describe("Postgres logical replication on the local stack", () => {
   });
 
   it("streams an insert through a pgoutput slot", async () => {
-    const service = new LogicalReplicationService(connection, { acknowledge: { auto: true, timeoutSeconds: 1 } });
+    const service = new LogicalReplicationService(connection, {
+      acknowledge: { auto: true, timeoutSeconds: 1 },
+    });
     const inserts: Pgoutput.MessageInsert[] = [];
     service.on("data", (_lsn: string, message: Pgoutput.Message) => {
       if (message.tag === "insert") inserts.push(message);

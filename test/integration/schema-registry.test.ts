@@ -1,9 +1,10 @@
 import { spawnSync } from "node:child_process";
+import type { Schema } from "avsc";
 import { describe, expect, it } from "vitest";
 import { SchemaRegistryError, TributarySchemaRegistry } from "../../src/avro/registry.js";
 import { stack, uniqueName } from "../helpers/stack.js";
 
-const customerV1 = {
+const customerV1: Schema = {
   type: "record",
   name: "Customer",
   namespace: "test.tributary",
@@ -11,22 +12,30 @@ const customerV1 = {
     { name: "id", type: "long" },
     { name: "name", type: "string" },
   ],
-} as const;
+};
 
 // Adding a field with a default keeps BACKWARD compatibility (new readers read old data).
-const customerV2 = {
-  ...customerV1,
-  fields: [...customerV1.fields, { name: "email", type: ["null", "string"], default: null }],
-} as const;
+const customerV2: Schema = {
+  type: "record",
+  name: "Customer",
+  namespace: "test.tributary",
+  fields: [
+    { name: "id", type: "long" },
+    { name: "name", type: "string" },
+    { name: "email", type: ["null", "string"], default: null },
+  ],
+};
 
 // Changing a field's type breaks it.
-const customerIncompatible = {
-  ...customerV1,
+const customerIncompatible: Schema = {
+  type: "record",
+  name: "Customer",
+  namespace: "test.tributary",
   fields: [
     { name: "id", type: "string" },
     { name: "name", type: "string" },
   ],
-} as const;
+};
 
 async function subjectCompatibility(subject: string): Promise<string> {
   const response = await fetch(`${stack.registryUrl}/config/${subject}`);
@@ -72,7 +81,9 @@ describe("the schema registry on the local stack (Apicurio, Confluent-compatible
 
     await expect(registry.register(subject, customerV2)).resolves.toBeGreaterThan(0);
     expect(await subjectCompatibility(subject)).toBe("BACKWARD");
-    await expect(registry.register(subject, customerIncompatible)).rejects.toBeInstanceOf(SchemaRegistryError);
+    await expect(registry.register(subject, customerIncompatible)).rejects.toBeInstanceOf(
+      SchemaRegistryError,
+    );
   });
 
   it("keeps schema ids across stack:down and stack:up (stored in Postgres)", async () => {

@@ -7,7 +7,10 @@ import { spawnSync } from "node:child_process";
 export default function ensureLocalStack(): void {
   if (process.env.TRIBUTARY_SKIP_STACK === "1") return;
   const started = Date.now();
-  const result = spawnSync("bash", ["stack/stack.sh", "up"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const result = spawnSync("bash", ["stack/stack.sh", "up"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   if (result.status !== 0) {
     throw new Error(
       `the local stack did not come up (bash stack/stack.sh up exited ${result.status}):\n${result.stderr}${result.stdout}`,

@@ -41,8 +41,9 @@ describe("Dovecot IMAP on the local stack", () => {
         const uids = (await imap.search({ header: { subject } }, { uid: true })) || [];
         expect(uids).toHaveLength(1);
         const message = await imap.fetchOne(String(uids[0]), { envelope: true, source: true }, { uid: true });
-        expect(message?.envelope?.subject).toBe(subject);
-        expect(message?.source?.toString()).toContain("42 work orders closed today.");
+        if (!message) throw new Error(`message ${uids[0]} could not be fetched`);
+        expect(message.envelope?.subject).toBe(subject);
+        expect(message.source?.toString()).toContain("42 work orders closed today.");
       } finally {
         lock.release();
       }
@@ -58,7 +59,8 @@ describe("Dovecot IMAP on the local stack", () => {
       // Plain on connect, encrypted once STARTTLS upgraded it (disable_plaintext_auth forbids login before).
       expect(imap.secureConnection).toBe(true);
       const status = await imap.status("INBOX", { messages: true });
-      expect(status?.messages).toBeGreaterThanOrEqual(0);
+      if (!status) throw new Error("STATUS INBOX failed");
+      expect(status.messages).toBeGreaterThanOrEqual(0);
     } finally {
       await imap.logout();
     }

@@ -17,7 +17,7 @@ function run(command: string, args: readonly string[], stdin?: Readable): Promis
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: [stdin ? "pipe" : "ignore", "ignore", "pipe"] });
     let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => {
+    child.stderr?.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
     });
     if (stdin && child.stdin) stdin.pipe(child.stdin);

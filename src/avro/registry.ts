@@ -1,5 +1,6 @@
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import type { Schema as AvroSchema } from "avsc";
+import { int64TypeHook } from "./long-type.js";
 
 /**
  * The schema registry as Tributary uses it: Avro schemas under `<topic>-key` / `<topic>-value`
@@ -11,24 +12,40 @@ export interface SchemaRegistryOptions {
   url: string;
 }
 
+export interface DecodedWithSchema {
+  readonly schemaId: number;
+  /** The writer schema as JSON. */
+  readonly schema: unknown;
+  readonly value: unknown;
+}
+
 export class SchemaRegistryError extends Error {
+  /** The registry said no to the schema itself (incompatible or invalid): retrying will not help. */
+  readonly refused: boolean;
+
   constructor(
     message: string,
     readonly subject: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; refused?: boolean },
   ) {
     super(message, options);
     this.name = "SchemaRegistryError";
+    this.refused = options?.refused ?? false;
   }
 }
 
 export class TributarySchemaRegistry {
   readonly #client: SchemaRegistry;
   readonly #url: string;
+  readonly #schemasById = new Map<number, Promise<unknown>>();
 
   constructor(options: SchemaRegistryOptions) {
     this.#url = options.url.replace(/\/+$/, "");
-    this.#client = new SchemaRegistry({ host: this.#url, retry: { retries: 3 } });
+    // Every long goes through int64LongType: 64-bit values survive (see long-type.ts).
+    this.#client = new SchemaRegistry(
+      { host: this.#url, retry: { retries: 3 } },
+      { [SchemaType.AVRO]: { typeHook: int64TypeHook } },
+    );
   }
 
   /**
@@ -45,10 +62,17 @@ export class TributarySchemaRegistry {
       );
       return id;
     } catch (error) {
+      const status = (error as { status?: unknown }).status;
+      // 409: incompatible with the subject's earlier versions; 422: not a valid schema.
+      const refused = status === 409 || status === 422;
+      const what = refused ? "refused a new schema" : "could not register a schema";
       throw new SchemaRegistryError(
-        `the schema registry refused a new schema for subject ${subject}: ${describe(error)}`,
+        `the schema registry ${what} for subject ${subject}: ${describe(error)}`,
         subject,
-        { cause: error },
+        {
+          cause: error,
+          refused,
+        },
       );
     }
   }
@@ -61,6 +85,40 @@ export class TributarySchemaRegistry {
   /** Decodes a Confluent wire-format buffer, fetching (and caching) its writer schema. */
   decode(buffer: Buffer): Promise<unknown> {
     return this.#client.decode(buffer);
+  }
+
+  /**
+   * Decodes a Confluent wire-format buffer and returns the writer schema with it, as the JSON the
+   * registry stores (custom attributes included, which avsc's parsed types drop).
+   */
+  async decodeWithSchema(buffer: Buffer): Promise<DecodedWithSchema> {
+    if (buffer.length < 5 || buffer[0] !== 0) {
+      throw new SchemaRegistryError("not a Confluent wire-format record (no magic byte 0)", "");
+    }
+    const schemaId = buffer.readInt32BE(1);
+    const [value, schema] = await Promise.all([this.#client.decode(buffer), this.schemaById(schemaId)]);
+    return { schemaId, schema, value };
+  }
+
+  /** The schema registered under `schemaId`, parsed from the registry's text (cached: ids never change). */
+  schemaById(schemaId: number): Promise<unknown> {
+    let cached = this.#schemasById.get(schemaId);
+    if (!cached) {
+      cached = this.#fetchSchema(schemaId);
+      this.#schemasById.set(schemaId, cached);
+      cached.catch(() => this.#schemasById.delete(schemaId));
+    }
+    return cached;
+  }
+
+  async #fetchSchema(schemaId: number): Promise<unknown> {
+    const url = `${this.#url}/schemas/ids/${schemaId}`;
+    const response = await fetch(url, { headers: { accept: "application/json" } });
+    if (!response.ok) {
+      throw new SchemaRegistryError(`the schema registry answered ${response.status} for ${url}`, "");
+    }
+    const { schema } = (await response.json()) as { schema: string };
+    return JSON.parse(schema);
   }
 
   /**

@@ -88,7 +88,10 @@ describe("envelope schemas", () => {
       type: { type: "array", items: "string" },
       default: [],
     });
-    const row = (schema.fields[0]?.type as [string, { fields: { default: unknown; type: unknown[] }[] }])[1];
+    const before = schema.fields[0] as {
+      type: [string, { fields: { default: unknown; type: unknown[] }[] }];
+    };
+    const row = before.type[1];
     for (const field of row.fields) {
       expect(field.default).toBeNull();
       expect(field.type[0]).toBe("null");

@@ -1,0 +1,138 @@
+/**
+ * A row value (the representation of src/core/change-event.ts) → the bind parameter the warehouse
+ * takes for its column, and the checks that catch a value that cannot fit before it reaches the
+ * warehouse (so one bad record goes to the DLQ without failing its neighbours). Pure.
+ */
+import type { ColumnType } from "../../core/column-type.js";
+import { type Dialect, maxDecimalPrecision, REDSHIFT_MAX_VARCHAR } from "./typemap.js";
+
+const MICROS_PER_DAY = 86_400_000_000n;
+
+function toBigInt(value: unknown): bigint {
+  if (typeof value === "bigint") return value;
+  if (typeof value === "number" && Number.isInteger(value)) return BigInt(value);
+  if (typeof value === "string" && /^-?\d+$/.test(value)) return BigInt(value);
+  throw new TypeError(`expected an integer, got ${typeof value}`);
+}
+
+function pad(value: bigint | number, width: number): string {
+  return String(value).padStart(width, "0");
+}
+
+/** Microseconds since midnight → HH:MM:SS.ffffff */
+function timeOfDay(micros: bigint): string {
+  const seconds = micros / 1_000_000n;
+  const fraction = micros % 1_000_000n;
+  return `${pad(seconds / 3600n, 2)}:${pad((seconds / 60n) % 60n, 2)}:${pad(seconds % 60n, 2)}.${pad(fraction, 6)}`;
+}
+
+function dateOf(days: bigint): string {
+  const iso = new Date(Number(days) * 86_400_000).toISOString();
+  return iso.slice(0, 10);
+}
+
+/** Microseconds since the epoch → "YYYY-MM-DD HH:MM:SS.ffffff" (UTC). */
+export function timestampText(microsValue: unknown): string {
+  const micros = toBigInt(microsValue);
+  let days = micros / MICROS_PER_DAY;
+  let rest = micros % MICROS_PER_DAY;
+  if (rest < 0n) {
+    rest += MICROS_PER_DAY;
+    days -= 1n;
+  }
+  return `${dateOf(days)} ${timeOfDay(rest)}`;
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === "bigint") return value.toString();
+  if (value && typeof value === "object" && (value as { type?: string }).type === "Buffer") {
+    return Buffer.from((value as { data: number[] }).data).toString("hex");
+  }
+  return value;
+}
+
+function floatParameter(value: unknown): unknown {
+  if (typeof value !== "number") return value;
+  if (Number.isNaN(value)) return "NaN";
+  if (value === Number.POSITIVE_INFINITY) return "Infinity";
+  if (value === Number.NEGATIVE_INFINITY) return "-Infinity";
+  return value;
+}
+
+/** The bind parameter for `value` in a column of `type`; the SQL side wraps SUPER and VARBYTE. */
+export function toParameter(type: ColumnType, value: unknown, dialect: Dialect): unknown {
+  if (value === null || value === undefined) return null;
+  switch (type.kind) {
+    case "int64":
+    case "decimal":
+      return String(value);
+    case "float32":
+    case "float64":
+      return floatParameter(value);
+    case "bytes": {
+      const buffer = Buffer.isBuffer(value) ? value : Buffer.from(value as Uint8Array);
+      return dialect === "redshift" ? buffer.toString("hex") : buffer;
+    }
+    case "date":
+      return dateOf(toBigInt(value));
+    case "time":
+      return timeOfDay(toBigInt(value));
+    case "timestamp":
+      return timestampText(value);
+    case "timestamptz":
+      return `${timestampText(value)}+00`;
+    case "array":
+      return JSON.stringify(value, jsonReplacer);
+    case "json":
+      return typeof value === "string" ? value : JSON.stringify(value, jsonReplacer);
+    default:
+      return typeof value === "string" ? value : String(value);
+  }
+}
+
+const integerLimits: Readonly<Record<string, readonly [bigint, bigint]>> = {
+  int16: [-32_768n, 32_767n],
+  int32: [-2_147_483_648n, 2_147_483_647n],
+  int64: [-9_223_372_036_854_775_808n, 9_223_372_036_854_775_807n],
+};
+
+function checkDecimal(type: { precision: number; scale: number }, value: unknown, dialect: Dialect) {
+  const text = String(value);
+  const match = /^[-+]?(\d*)(?:\.(\d*))?$/.exec(text);
+  if (!match) return `"${text}" is not a decimal number`;
+  if (type.precision > maxDecimalPrecision[dialect]) return undefined; // stored as text
+  const integerDigits = (match[1] ?? "").replace(/^0+/, "").length;
+  if (integerDigits > type.precision - type.scale) {
+    return `${text} does not fit DECIMAL(${type.precision},${type.scale}) (at most ${type.precision - type.scale} integer digits)`;
+  }
+  return undefined;
+}
+
+/**
+ * Why `value` cannot be stored in a column of `type`, or undefined when it can. Covers what is
+ * cheap to know up front; anything else the warehouse rejects is found by bisecting the batch.
+ */
+export function valueProblem(type: ColumnType, value: unknown, dialect: Dialect): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  const limits = integerLimits[type.kind];
+  if (limits) {
+    let integer: bigint;
+    try {
+      integer = toBigInt(value);
+    } catch {
+      return `${String(value)} is not an integer`;
+    }
+    if (integer < limits[0] || integer > limits[1]) return `${integer} is out of range for ${type.kind}`;
+    return undefined;
+  }
+  if (type.kind === "decimal") return checkDecimal(type, value, dialect);
+  if (type.kind === "string" && typeof value === "string") {
+    if (dialect === "redshift" && Buffer.byteLength(value) > REDSHIFT_MAX_VARCHAR) {
+      return `text of ${Buffer.byteLength(value)} bytes is longer than Redshift's VARCHAR(65535)`;
+    }
+    if (dialect === "postgres" && type.maxLength !== undefined && [...value].length > type.maxLength) {
+      return `text of ${[...value].length} characters is longer than varchar(${type.maxLength})`;
+    }
+  }
+  return undefined;
+}

@@ -7,12 +7,13 @@
  * warehouse can upsert on and Postgres refuses its updates and deletes unless it is REPLICA
  * IDENTITY FULL.
  */
-import type { Logger } from "pino";
+
 import type pg from "pg";
+import type { Logger } from "pino";
 import type { ColumnSpec, TableSpec } from "../../core/change-event.js";
 import { TributaryError } from "../../core/errors.js";
-import { type Decoder, decodeText } from "./values.js";
 import { mapType, type PgType } from "./types.js";
+import { type Decoder, decodeText } from "./values.js";
 
 export interface CapturedColumn {
   readonly spec: ColumnSpec;
@@ -37,7 +38,10 @@ export interface CapturedTable {
 
 /** A glob over `schema.table`: `*` any run of characters, `?` one character. */
 export function globToRegExp(pattern: string): RegExp {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*").replaceAll("?", ".");
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replaceAll("*", ".*")
+    .replaceAll("?", ".");
   return new RegExp(`^${source}$`);
 }
 
@@ -51,6 +55,15 @@ export class TypeCache {
   private readonly types = new Map<number, PgType>();
 
   constructor(private readonly client: pg.Client) {}
+
+  /** Postgres's own name of a type with a typmod, e.g. "numeric(10,2)". */
+  async formatType(oid: number, typmod: number): Promise<string> {
+    const { rows } = await this.client.query<{ name: string }>("select format_type($1, $2) as name", [
+      oid,
+      typmod,
+    ]);
+    return rows[0]?.name ?? "unknown";
+  }
 
   async get(oid: number): Promise<PgType> {
     const cached = this.types.get(oid);
@@ -100,7 +113,11 @@ export async function captureColumn(
   const mapped = await types
     .get(column.typeOid)
     .then((type) => mapType(type, column.typmod))
-    .catch(() => ({ type: { kind: "text", semantic: "unknown" } as const, decode: decodeText, forceNullable: false }));
+    .catch(() => ({
+      type: { kind: "text", semantic: "unknown" } as const,
+      decode: decodeText,
+      forceNullable: false,
+    }));
   return {
     spec: {
       name: column.name,
@@ -208,6 +225,7 @@ export async function resolveTables(
     return includes.some(({ regexp }) => regexp.test(name)) && !excludes.some((regexp) => regexp.test(name));
   });
   const tables: CapturedTable[] = [];
-  for (const table of selected) tables.push(await describeTable(client, types, options.source, table, options.logger));
+  for (const table of selected)
+    tables.push(await describeTable(client, types, options.source, table, options.logger));
   return tables;
 }

@@ -21,8 +21,18 @@ export interface RelationColumn {
 }
 
 export type PgoutputMessage =
-  | { readonly tag: "begin"; readonly commitLsn: bigint; readonly commitTimeMicros: bigint; readonly xid: number }
-  | { readonly tag: "commit"; readonly commitLsn: bigint; readonly endLsn: bigint; readonly commitTimeMicros: bigint }
+  | {
+      readonly tag: "begin";
+      readonly commitLsn: bigint;
+      readonly commitTimeMicros: bigint;
+      readonly xid: number;
+    }
+  | {
+      readonly tag: "commit";
+      readonly commitLsn: bigint;
+      readonly endLsn: bigint;
+      readonly commitTimeMicros: bigint;
+    }
   | {
       readonly tag: "relation";
       readonly oid: number;
@@ -97,7 +107,8 @@ function readTuple(reader: Reader): Tuple {
     if (kind === "n") values.push(null);
     else if (kind === "u") values.push(UNCHANGED);
     else if (kind === "t") values.push(reader.bytes(reader.int32()).toString("utf8"));
-    else throw new Error(`pgoutput: unexpected tuple value kind ${JSON.stringify(kind)} (binary mode is off)`);
+    else
+      throw new Error(`pgoutput: unexpected tuple value kind ${JSON.stringify(kind)} (binary mode is off)`);
   }
   return values;
 }
@@ -107,10 +118,20 @@ export function decodePgoutput(buffer: Buffer): PgoutputMessage {
   const tag = String.fromCharCode(reader.byte());
   switch (tag) {
     case "B":
-      return { tag: "begin", commitLsn: reader.int64(), commitTimeMicros: reader.int64(), xid: reader.int32() };
+      return {
+        tag: "begin",
+        commitLsn: reader.int64(),
+        commitTimeMicros: reader.int64(),
+        xid: reader.int32(),
+      };
     case "C": {
       reader.byte(); // flags, unused
-      return { tag: "commit", commitLsn: reader.int64(), endLsn: reader.int64(), commitTimeMicros: reader.int64() };
+      return {
+        tag: "commit",
+        commitLsn: reader.int64(),
+        endLsn: reader.int64(),
+        commitTimeMicros: reader.int64(),
+      };
     }
     case "R": {
       const oid = reader.int32();
@@ -121,7 +142,12 @@ export function decodePgoutput(buffer: Buffer): PgoutputMessage {
       const columns: RelationColumn[] = [];
       for (let index = 0; index < count; index++) {
         const flags = reader.byte();
-        columns.push({ isKey: (flags & 1) === 1, name: reader.string(), typeOid: reader.int32(), typmod: reader.int32() });
+        columns.push({
+          isKey: (flags & 1) === 1,
+          name: reader.string(),
+          typeOid: reader.int32(),
+          typmod: reader.int32(),
+        });
       }
       return { tag: "relation", oid, schema, name, replicaIdentity, columns };
     }
@@ -158,7 +184,13 @@ export function decodePgoutput(buffer: Buffer): PgoutputMessage {
       const flags = reader.byte();
       const lsn = reader.int64();
       const prefix = reader.string();
-      return { tag: "message", transactional: (flags & 1) === 1, lsn, prefix, content: reader.bytes(reader.int32()) };
+      return {
+        tag: "message",
+        transactional: (flags & 1) === 1,
+        lsn,
+        prefix,
+        content: reader.bytes(reader.int32()),
+      };
     }
     case "O":
       return { tag: "origin" };

@@ -25,7 +25,10 @@ const stop = (code: string, message: string, hint: string) =>
   new TributaryError(message, { code, retriable: false, hint });
 
 /** The first unmet precondition, or undefined. Pure, so every case is testable without breaking a server. */
-export function checkServer(facts: ServerFacts, names: { slot: string; publication: string }): TributaryError | undefined {
+export function checkServer(
+  facts: ServerFacts,
+  names: { slot: string; publication: string },
+): TributaryError | undefined {
   if (facts.walLevel !== "logical") {
     return stop(
       "PG_WAL_LEVEL",
@@ -60,7 +63,10 @@ export function checkServer(facts: ServerFacts, names: { slot: string; publicati
   return undefined;
 }
 
-export async function gatherFacts(client: pg.Client, names: { slot: string; publication: string }): Promise<ServerFacts> {
+export async function gatherFacts(
+  client: pg.Client,
+  names: { slot: string; publication: string },
+): Promise<ServerFacts> {
   const { rows } = await client.query<{
     user: string;
     database: string;
@@ -123,17 +129,22 @@ export async function ensurePublication(
     const have = new Set(published.map((row) => `${row.schema}.${row.name}`));
     const missing = tables.filter((table) => !have.has(table.qualifiedName));
     if (missing.length > 0) {
-      await client.query(`alter publication ${quoteIdent(publication)} add table ${missing.map(name).join(", ")}`);
+      await client.query(
+        `alter publication ${quoteIdent(publication)} add table ${missing.map(name).join(", ")}`,
+      );
     }
   } catch (error) {
     if ((error as { code?: unknown }).code === "42501") {
-      throw new TributaryError(`cannot create or change publication "${publication}": ${(error as Error).message}`, {
-        code: "PG_PUBLICATION_PRIVILEGE",
-        hint:
-          "the user needs CREATE on the database and ownership of the captured tables; or have their owner run " +
-          `CREATE PUBLICATION ${quoteIdent(publication)} FOR TABLE ${tables.map(name).join(", ")}`,
-        cause: error,
-      });
+      throw new TributaryError(
+        `cannot create or change publication "${publication}": ${(error as Error).message}`,
+        {
+          code: "PG_PUBLICATION_PRIVILEGE",
+          hint:
+            "the user needs CREATE on the database and ownership of the captured tables; or have their owner run " +
+            `CREATE PUBLICATION ${quoteIdent(publication)} FOR TABLE ${tables.map(name).join(", ")}`,
+          cause: error,
+        },
+      );
     }
     throw error;
   }

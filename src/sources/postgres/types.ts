@@ -23,7 +23,8 @@ import {
 } from "./values.js";
 
 /** Startup options for every connection (libpq `options`): text output the decoders expect. */
-export const sessionSettings = "-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=iso_8601 -c bytea_output=hex";
+export const sessionSettings =
+  "-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=iso_8601 -c bytea_output=hex";
 
 /** What pg_type says about a type (see catalog.ts `loadType`). */
 export interface PgType {

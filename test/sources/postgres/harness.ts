@@ -68,6 +68,12 @@ export class Driver {
     return this.batches.at(-1)?.position;
   }
 
+  /** Stops reading (the runner's shutdown), leaving the source open. */
+  async halt(): Promise<void> {
+    this.abort.abort();
+    await this.reading;
+  }
+
   async stop(): Promise<void> {
     this.abort.abort();
     await this.reading;
@@ -93,4 +99,33 @@ export async function cleanUp(client: pg.Client, config: PostgresSourceConfig): 
 
 export function newClient(): pg.Client {
   return new pg.Client(connection);
+}
+
+/**
+ * What a version-guarded sink keeps: per key, the row of the event with the highest version
+ * (absent after a delete or truncate). Rows are keyed by the JSON of their `id`.
+ */
+export function applyAsSink(events: readonly ChangeEvent[]): Map<string, Record<string, unknown>> {
+  const latest = new Map<string, ChangeEvent>();
+  const ordered = [...events].sort((a, b) => (a.source.version < b.source.version ? -1 : 1));
+  for (const event of ordered) {
+    if (event.op === "t") {
+      latest.clear();
+      continue;
+    }
+    const key = JSON.stringify((event.after ?? event.before)?.id);
+    const previous = latest.get(key);
+    if (!previous || previous.source.version < event.source.version) latest.set(key, event);
+  }
+  const rows = new Map<string, Record<string, unknown>>();
+  for (const [key, event] of latest) if (event.op !== "d" && event.after) rows.set(key, event.after);
+  return rows;
+}
+
+export async function tableRows(
+  client: pg.Client,
+  table: string,
+): Promise<Map<string, Record<string, unknown>>> {
+  const { rows } = await client.query(`select * from ${table} order by id`);
+  return new Map(rows.map((row) => [JSON.stringify(row.id), row]));
 }

@@ -3,7 +3,7 @@
  * into staged rows, split at truncates and deduplicated by key keeping the highest source.version.
  * Pure.
  */
-import type { ChangeEvent, Op, Row } from "../../core/change-event.js";
+import type { ChangeEvent, ColumnSpec, Op, Row } from "../../core/change-event.js";
 import { RecordError } from "../../core/errors.js";
 
 export interface RecordOrigin {
@@ -28,6 +28,8 @@ export interface StagedRow {
   readonly origin: RecordOrigin;
   /** The origins of older rows of the same key this row replaced in the batch. */
   readonly superseded: readonly RecordOrigin[];
+  /** The columns of the event's writer schema. */
+  readonly columns: readonly ColumnSpec[];
 }
 
 export interface TruncateMark {
@@ -102,6 +104,7 @@ export function stagedRowOf(event: ChangeEvent, key: Row | null, origin: RecordO
     sourceTsMs: event.source.tsMs,
     origin,
     superseded: [],
+    columns: event.table.columns,
   };
 }
 

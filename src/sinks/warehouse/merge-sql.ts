@@ -77,16 +77,21 @@ export function fillUnavailable(model: TableModel, column: string, dialect: Dial
   };
 }
 
-/** Soft deletes keep the stored row's last values; undefined when the table has only key columns. */
+/**
+ * Soft deletes keep the stored row's last values: the staged deletes marked with a NULL column name
+ * (no earlier row of the key in the batch) take every non-key column from the target. Undefined
+ * when the table has only key columns.
+ */
 export function fillDeleted(model: TableModel, dialect: Dialect): Statement | undefined {
   const { staging, target } = names(model, dialect);
+  const unavailable = `"${UNAVAILABLE_TABLE}"`;
   const keys = new Set(model.keyColumns);
   const assignments = model.columns
     .filter((column) => !keys.has(column.name))
     .map((column) => `${q(column.name, dialect)} = ${TARGET_ALIAS}.${q(column.name, dialect)}`);
   if (assignments.length === 0) return undefined;
   return {
-    text: `UPDATE ${staging} SET ${assignments.join(", ")} FROM ${target} AS ${TARGET_ALIAS} WHERE ${keysMatch(model, staging, TARGET_ALIAS, dialect)} AND ${staging}."_tributary_deleted" = true`,
+    text: `UPDATE ${staging} SET ${assignments.join(", ")} FROM ${target} AS ${TARGET_ALIAS}, ${unavailable} WHERE ${keysMatch(model, staging, TARGET_ALIAS, dialect)} AND ${unavailable}."_tributary_partition" = ${staging}."_tributary_partition" AND ${unavailable}."_tributary_offset" = ${staging}."_tributary_offset" AND ${unavailable}."column_name" IS NULL`,
     values: [],
   };
 }

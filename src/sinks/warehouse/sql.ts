@@ -177,7 +177,7 @@ export function createStaging(model: TableModel, dialect: Dialect): Statement[] 
       values: [],
     },
     {
-      text: `CREATE TEMP TABLE "${UNAVAILABLE_TABLE}" ("_tributary_partition" INTEGER NOT NULL, "_tributary_offset" BIGINT NOT NULL, "column_name" VARCHAR(127) NOT NULL)`,
+      text: `CREATE TEMP TABLE "${UNAVAILABLE_TABLE}" ("_tributary_partition" INTEGER NOT NULL, "_tributary_offset" BIGINT NOT NULL, "column_name" VARCHAR(65535))`,
       values: [],
     },
   ];
@@ -223,8 +223,11 @@ export function insertStaged(
   return { text: `INSERT INTO ${staging} (${columns}) VALUES ${tuples.join(", ")}`, values };
 }
 
-/** Rows of [partition, offset, column name] naming the columns an event did not carry. */
-export function insertUnavailable(rows: readonly (readonly [number, string, string])[]): Statement {
+/**
+ * Rows of [partition, offset, column name] naming the columns an event did not carry; a null
+ * column name means every non-key column (a soft delete keeping the stored values).
+ */
+export function insertUnavailable(rows: readonly (readonly [number, string, string | null])[]): Statement {
   const tuples = rows.map((_, row) => `($${row * 3 + 1}, $${row * 3 + 2}, $${row * 3 + 3})`);
   return {
     text: `INSERT INTO "${UNAVAILABLE_TABLE}" ("_tributary_partition", "_tributary_offset", "column_name") VALUES ${tuples.join(", ")}`,

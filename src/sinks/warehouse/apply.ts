@@ -1,0 +1,242 @@
+/**
+ * Applies one table's micro-batch in ONE warehouse transaction: for each segment (rows, or a
+ * truncate) a staging table is loaded and merged with the version-guarded statements of
+ * merge-sql.ts. A data error (a value the warehouse refuses) makes it bisect the rows, each half
+ * in its own transaction (each idempotent), until the bad row is found: that row goes to the DLQ,
+ * the others are applied.
+ */
+import type pg from "pg";
+import { classify, type ErrorAction, RecordError } from "../../core/errors.js";
+import type { RecordOrigin, Segment, StagedRow, TruncateMark } from "./batch.js";
+import { foldIdentifier } from "./identifier.js";
+import {
+  type DeleteMode,
+  deleteSuperseded,
+  dropStaleStaged,
+  fillDeleted,
+  fillUnavailable,
+  insertNewRows,
+  recordTombstones,
+  selectTruncateVersion,
+  storeTruncateVersion,
+  truncateRows,
+} from "./merge-sql.js";
+import {
+  createStaging,
+  dropStaging,
+  insertStaged,
+  insertUnavailable,
+  type Statement,
+  stagedColumnNames,
+  type TableModel,
+} from "./sql.js";
+import type { Dialect } from "./typemap.js";
+import { timestampText, toParameter } from "./values.js";
+
+/** Redshift's limit of bind parameters per statement. */
+export const MAX_PARAMETERS = 32_767;
+/** Redshift's statement limit is 16 MB; parameter bytes per statement stay well under it. */
+export const MAX_STATEMENT_BYTES = 8 * 1024 * 1024;
+
+export interface DeadLetter {
+  readonly origin: RecordOrigin;
+  readonly error: RecordError;
+}
+
+/** Redshift reports serializable isolation violations (error 1023) as XX000: an outage, not a bug. */
+export function warehouseAction(error: unknown): ErrorAction {
+  const message = error instanceof Error ? error.message : "";
+  if (/serializable isolation violation|\b1023\b/i.test(message)) return "retry";
+  return classify(error);
+}
+
+function msToTimestamptz(ms: number): string | null {
+  return Number.isFinite(ms) && ms > 0 ? `${timestampText(BigInt(Math.trunc(ms)) * 1000n)}+00` : null;
+}
+
+function parameterSize(value: unknown): number {
+  if (value === null || value === undefined) return 1;
+  if (Buffer.isBuffer(value)) return value.length;
+  return typeof value === "string" ? Buffer.byteLength(value) : 8;
+}
+
+/** Groups rows into statements within the parameter and byte limits. */
+export function chunkTuples<T extends readonly unknown[]>(tuples: readonly T[], width: number): T[][] {
+  const perStatement = Math.max(1, Math.floor(MAX_PARAMETERS / width));
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const tuple of tuples) {
+    const size = tuple.reduce<number>((sum, value) => sum + parameterSize(value), 0);
+    if (current.length > 0 && (current.length >= perStatement || bytes + size > MAX_STATEMENT_BYTES)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(tuple);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+export interface ApplierOptions {
+  readonly pool: pg.Pool;
+  readonly dialect: Dialect;
+  readonly deletes: DeleteMode;
+}
+
+export class BatchApplier {
+  readonly #options: ApplierOptions;
+
+  constructor(options: ApplierOptions) {
+    this.#options = options;
+  }
+
+  #stagedTuple(model: TableModel, row: StagedRow, loadedAt: string): unknown[] {
+    const { dialect } = this.#options;
+    return [
+      ...model.columns.map((column) => toParameter(column.type, row.values[column.name], dialect)),
+      row.version,
+      row.op,
+      row.deleted,
+      msToTimestamptz(row.sourceTsMs),
+      loadedAt,
+      row.origin.topic,
+      row.origin.partition,
+      row.origin.offset,
+    ];
+  }
+
+  #rowStatements(model: TableModel, rows: readonly StagedRow[], loadedAt: string): Statement[] {
+    const { dialect, deletes } = this.#options;
+    const known = new Set(model.columns.map((column) => column.name));
+    const tuples = rows.map((row) => this.#stagedTuple(model, row, loadedAt));
+    const markers: [number, string, string | null][] = [];
+    const unavailableColumns = new Set<string>();
+    for (const row of rows) {
+      if (row.keepStoredValues && deletes === "soft")
+        markers.push([row.origin.partition, row.origin.offset, null]);
+      for (const column of row.unavailable) {
+        if (!known.has(column)) continue;
+        markers.push([row.origin.partition, row.origin.offset, column]);
+        unavailableColumns.add(column);
+      }
+    }
+    const statements: Statement[] = [...createStaging(model, dialect)];
+    for (const chunk of chunkTuples(tuples, stagedColumnNames(model).length)) {
+      statements.push(insertStaged(model, chunk, dialect));
+    }
+    for (const chunk of chunkTuples(markers, 3)) statements.push(insertUnavailable(chunk));
+    statements.push(...dropStaleStaged(model, dialect, deletes));
+    for (const column of unavailableColumns) statements.push(fillUnavailable(model, column, dialect));
+    const deleted = rows.some((row) => row.deleted);
+    const fill =
+      deletes === "soft" && markers.some((marker) => marker[2] === null) && fillDeleted(model, dialect);
+    if (fill) statements.push(fill);
+    statements.push(deleteSuperseded(model, dialect), insertNewRows(model, dialect, deletes));
+    if (deletes === "hard" && deleted) statements.push(...recordTombstones(model, dialect));
+    statements.push(...dropStaging(model, dialect));
+    return statements;
+  }
+
+  async #truncate(
+    client: pg.PoolClient,
+    model: TableModel,
+    mark: TruncateMark,
+    loadedAt: string,
+  ): Promise<void> {
+    const { dialect, deletes } = this.#options;
+    const select = selectTruncateVersion(model, dialect);
+    const stored = await client.query<{ _tributary_version: string }>(select.text, [...select.values]);
+    const storedVersion = stored.rows[0]?._tributary_version;
+    if (storedVersion !== undefined && storedVersion >= mark.version) return;
+    const event = {
+      version: mark.version,
+      sourceTs: msToTimestamptz(mark.sourceTsMs),
+      loadedAt,
+      topic: mark.origin.topic,
+      partition: mark.origin.partition,
+      offset: mark.origin.offset,
+    };
+    const exists = await client.query(
+      "SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2",
+      [foldIdentifier(model.schema, dialect), foldIdentifier(model.table, dialect)],
+    );
+    for (const statement of [
+      ...(exists.rows.length > 0 ? [truncateRows(model, dialect, deletes, event)] : []),
+      storeTruncateVersion(model, dialect, mark.version, storedVersion !== undefined),
+    ]) {
+      await client.query(statement.text, [...statement.values]);
+    }
+  }
+
+  /** All segments in one transaction; a failure rolls everything back and is thrown. */
+  async #transaction(model: TableModel, segments: readonly Segment[]): Promise<void> {
+    const client = await this.#options.pool.connect();
+    let failure: unknown;
+    try {
+      const loadedAt = `${timestampText(BigInt(Date.now()) * 1000n)}+00`;
+      await client.query("BEGIN");
+      for (const segment of segments) {
+        if (segment.kind === "truncate") {
+          await this.#truncate(client, model, segment.truncate, loadedAt);
+          continue;
+        }
+        for (const statement of this.#rowStatements(model, segment.rows, loadedAt)) {
+          await client.query(statement.text, [...statement.values]);
+        }
+      }
+      await client.query("COMMIT");
+    } catch (error) {
+      failure = error;
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      // After a failure the session may be broken or hold temp tables: never reuse it.
+      client.release(failure instanceof Error ? failure : undefined);
+    }
+  }
+
+  /**
+   * Applies the segments; returns the rows that the warehouse refused as data errors (each found
+   * by bisection). Outages and other errors are thrown for the caller to retry or stop on.
+   */
+  async apply(model: TableModel, segments: readonly Segment[]): Promise<DeadLetter[]> {
+    try {
+      await this.#transaction(model, segments);
+      return [];
+    } catch (error) {
+      if (warehouseAction(error) !== "dead-letter") throw error;
+    }
+    const deadLetters: DeadLetter[] = [];
+    for (const segment of segments) {
+      if (segment.kind === "truncate") await this.#transaction(model, [segment]);
+      else await this.#bisect(model, segment.rows, deadLetters);
+    }
+    return deadLetters;
+  }
+
+  async #bisect(model: TableModel, rows: readonly StagedRow[], deadLetters: DeadLetter[]): Promise<void> {
+    if (rows.length === 0) return;
+    try {
+      await this.#transaction(model, [{ kind: "rows", rows }]);
+      return;
+    } catch (error) {
+      if (warehouseAction(error) !== "dead-letter") throw error;
+      const [row] = rows;
+      if (rows.length === 1 && row) {
+        const code = String((error as { code?: unknown }).code ?? "DATA");
+        const message = `the warehouse refused the row of ${model.table}: ${(error as Error).message}`;
+        deadLetters.push({
+          origin: row.origin,
+          error: new RecordError(message, { code: `WAREHOUSE_${code}`, cause: error }),
+        });
+        return;
+      }
+    }
+    const middle = Math.ceil(rows.length / 2);
+    await this.#bisect(model, rows.slice(0, middle), deadLetters);
+    await this.#bisect(model, rows.slice(middle), deadLetters);
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * The Kafka side of the sink: a kafkajs consumer group over the topics matching the configured
+ * patterns, read_committed, no auto-commit. Each fetched partition batch is cut into micro-batches
+ * (maxRows / maxBytes); each goes to the handler, and its offsets are committed only after the
+ * handler says it was applied (the warehouse transaction committed).
+ *
+ * kafkajs matches RegExp subscriptions once, at subscribe time (metadataMaxAge does not change
+ * that), so new matching topics are found by listing topics every `topicRefreshMs`; when one
+ * appears the consumer finishes its in-flight batch, leaves and rejoins with the new list.
+ */
+import type { EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
+import type { Logger } from "../../core/logger.js";
+import { chunkBySize } from "./batch.js";
+import { DLQ_SUFFIX } from "./dlq.js";
+
+export interface PartitionChunk {
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: readonly KafkaMessage[];
+}
+
+export interface ChunkContext {
+  /** True once the partition was revoked or a rebalance began: abandon, commit nothing. */
+  isStale(): boolean;
+  /** Keeps the group membership alive while the warehouse is retried. */
+  heartbeat(): Promise<void>;
+  /** Pauses fetching from the partition; returns the function that resumes it. */
+  pause(): () => void;
+}
+
+/** "applied": commit the chunk's offsets; "abandoned": commit nothing, the records come again. */
+export type ChunkHandler = (chunk: PartitionChunk, context: ChunkContext) => Promise<"applied" | "abandoned">;
+
+export interface ConsumeOptions {
+  readonly kafka: Kafka;
+  readonly groupId: string;
+  /** Glob patterns ("infoportal.*"): `*` any characters, `?` one. */
+  readonly patterns: readonly string[];
+  readonly limits: { readonly maxRows: number; readonly maxBytes: number; readonly maxWait: number };
+  readonly signal: AbortSignal;
+  readonly handler: ChunkHandler;
+  readonly logger: Logger;
+  /** How often to look for new matching topics; default 30s. */
+  readonly topicRefreshMs?: number;
+  readonly sessionTimeoutMs?: number;
+  readonly onLag?: (topic: string, partition: number, lag: number) => void;
+  readonly onAssignment?: (joined: boolean) => void;
+}
+
+/** A glob over topic names as an anchored RegExp. */
+export function topicPattern(glob: string): RegExp {
+  const escaped = glob
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+  return new RegExp(`^${escaped}$`);
+}
+
+/** Topics to consume: matching a pattern, never a dead-letter or internal topic. */
+export function matchingTopics(all: readonly string[], patterns: readonly string[]): string[] {
+  const regexps = patterns.map(topicPattern);
+  return all
+    .filter(
+      (topic) => !topic.endsWith(DLQ_SUFFIX) && !topic.startsWith("__") && topic !== "tributary.offsets",
+    )
+    .filter((topic) => regexps.some((regexp) => regexp.test(topic)))
+    .sort();
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+function nextOffset(offset: string): string {
+  return (BigInt(offset) + 1n).toString();
+}
+
+/** Runs until `signal` aborts; rejects when the handler throws (a failure that needs a human). */
+export async function consumeTopics(options: ConsumeOptions): Promise<void> {
+  const { kafka, signal, logger } = options;
+  const refreshMs = options.topicRefreshMs ?? 30_000;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    while (!signal.aborted) {
+      const topics = matchingTopics(await admin.listTopics(), options.patterns);
+      if (topics.length === 0) {
+        await delay(refreshMs, signal);
+        continue;
+      }
+      await consumeUntilTopicsChange(options, topics, async () =>
+        matchingTopics(await admin.listTopics(), options.patterns),
+      );
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  logger.debug("consumer stopped");
+}
+
+async function consumeUntilTopicsChange(
+  options: ConsumeOptions,
+  topics: readonly string[],
+  listTopics: () => Promise<string[]>,
+): Promise<void> {
+  const { kafka, signal, logger, limits } = options;
+  const consumer = kafka.consumer({
+    groupId: options.groupId,
+    readUncommitted: false,
+    allowAutoTopicCreation: false,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: Math.min(3000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
+    maxWaitTimeInMs: limits.maxWait,
+    minBytes: Math.min(64 * 1024, limits.maxBytes),
+    maxBytesPerPartition: limits.maxBytes,
+    maxBytes: limits.maxBytes,
+  });
+  let fatal: unknown;
+  let wake: () => void = () => {};
+  const woken = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  signal.addEventListener("abort", () => wake(), { once: true });
+  consumer.on(consumer.events.GROUP_JOIN, () => options.onAssignment?.(true));
+  consumer.on(consumer.events.CRASH, (event) => {
+    if (!event.payload.restart) {
+      fatal = event.payload.error;
+      wake();
+    }
+  });
+
+  const eachBatch = async (payload: EachBatchPayload) => {
+    const { batch } = payload;
+    options.onLag?.(batch.topic, batch.partition, Number(batch.offsetLag()));
+    const chunks = chunkBySize(batch.messages, (message) => message.value?.length ?? 0, limits);
+    for (const messages of chunks) {
+      if (!payload.isRunning() || payload.isStale() || signal.aborted || fatal) return;
+      let outcome: "applied" | "abandoned";
+      try {
+        outcome = await options.handler(
+          { topic: batch.topic, partition: batch.partition, messages },
+          { isStale: payload.isStale, heartbeat: payload.heartbeat, pause: payload.pause },
+        );
+      } catch (error) {
+        fatal = error;
+        wake();
+        return;
+      }
+      if (outcome === "abandoned") return;
+      const last = messages.at(-1)?.offset as string;
+      payload.resolveOffset(last);
+      await consumer.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: nextOffset(last) },
+      ]);
+    }
+  };
+
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch,
+    });
+    logger.info({ topics }, "consuming");
+    const refreshMs = options.topicRefreshMs ?? 30_000;
+    while (!signal.aborted && fatal === undefined) {
+      await Promise.race([woken, delay(refreshMs, signal)]);
+      if (signal.aborted || fatal !== undefined) break;
+      const now = await listTopics().catch(() => [...topics]);
+      if (now.some((topic) => !topics.includes(topic))) {
+        logger.info({ topics: now }, "new matching topics: rejoining the group");
+        break;
+      }
+    }
+  } finally {
+    options.onAssignment?.(false);
+    // Waits for the in-flight batch: it finishes (and commits) or sees the stop and commits nothing.
+    await consumer.disconnect();
+  }
+  if (fatal !== undefined) throw fatal;
+}

@@ -1,0 +1,304 @@
+/**
+ * The warehouse sink: Kafka topics → micro-batches per table → version-guarded merges in the
+ * warehouse, offsets committed after the warehouse commit (at-least-once delivery + idempotent
+ * apply = exactly-once effect). Records that cannot be applied go to `<topic>.dlq`; outages of
+ * the warehouse or the registry are retried without limit (capped backoff), the partition paused.
+ */
+import { Kafka, type KafkaMessage, logLevel } from "kafkajs";
+import pg from "pg";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { TributarySchemaRegistry } from "../../avro/registry.js";
+import type { SinkConfig } from "../../core/config/index.js";
+import { RecordError, type TributaryError } from "../../core/errors.js";
+import { createLogger, type Logger } from "../../core/logger.js";
+import { retry } from "../../core/retry.js";
+import { BatchApplier, warehouseAction } from "./apply.js";
+import { type RecordOrigin, type StagedRow, segments, stagedRowOf, type TruncateMark } from "./batch.js";
+import { type ChunkContext, consumeTopics, type PartitionChunk } from "./consumer.js";
+import { RecordDecoder } from "./decode.js";
+import { DeadLetterQueue, type DeadLetterRecord } from "./dlq.js";
+import { TableManager } from "./tables.js";
+import { valueProblem } from "./values.js";
+
+export interface WarehouseSinkOptions {
+  readonly name: string;
+  readonly config: SinkConfig;
+  readonly kafka: { readonly brokers: readonly string[]; readonly clientId: string };
+  readonly registryUrl: string;
+  readonly logger?: Logger;
+  readonly metrics?: Registry;
+  /** How often new matching topics are looked for; default 30s. */
+  readonly topicRefreshMs?: number;
+  readonly sessionTimeoutMs?: number;
+}
+
+class AbandonedBatch extends Error {}
+
+function metricsOf(registry: Registry | undefined) {
+  const registers = registry ? [registry] : [];
+  return {
+    rows: new Counter({
+      name: "tributary_sink_rows_applied_total",
+      help: "rows merged into the warehouse (after deduplication), by table",
+      labelNames: ["table"],
+      registers,
+    }),
+    batchSeconds: new Histogram({
+      name: "tributary_sink_batch_duration_seconds",
+      help: "time to apply one micro-batch, warehouse transaction included",
+      labelNames: ["table"],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: "tributary_sink_dead_letters_total",
+      help: "records sent to <topic>.dlq, by original topic and error code",
+      labelNames: ["topic", "code"],
+      registers,
+    }),
+    retries: new Counter({
+      name: "tributary_sink_retries_total",
+      help: "failed attempts that were retried (warehouse or registry outages)",
+      registers,
+    }),
+    lag: new Gauge({
+      name: "tributary_sink_consumer_lag",
+      help: "messages between the fetched batch and the partition's end, by topic and partition",
+      labelNames: ["topic", "partition"],
+      registers,
+    }),
+  };
+}
+
+export class WarehouseSink {
+  readonly #options: WarehouseSinkOptions;
+  readonly #logger: Logger;
+  readonly #metrics: ReturnType<typeof metricsOf>;
+  readonly #pool: pg.Pool;
+  readonly #tables: TableManager;
+  readonly #applier: BatchApplier;
+  readonly #decoder: RecordDecoder;
+  #joined = false;
+  #signal: AbortSignal = new AbortController().signal;
+
+  constructor(options: WarehouseSinkOptions) {
+    this.#options = options;
+    const { config } = options;
+    this.#logger = (options.logger ?? createLogger({ service: `sink:${options.name}` })).child({
+      sink: options.name,
+    });
+    this.#metrics = metricsOf(options.metrics);
+    const { connection } = config;
+    this.#pool = new pg.Pool({
+      host: connection.host,
+      port: connection.port,
+      database: connection.database,
+      user: connection.user,
+      password: connection.password,
+      ssl:
+        connection.sslmode === "disable"
+          ? false
+          : connection.sslmode === "prefer"
+            ? undefined
+            : {
+                rejectUnauthorized: connection.sslmode.startsWith("verify"),
+                ca: connection.ca,
+              },
+      max: 2,
+      connectionTimeoutMillis: 10_000,
+    });
+    // An idle client whose server went away must not crash the process; the next query reconnects.
+    this.#pool.on("error", (error) => this.#logger.warn({ err: error }, "idle warehouse connection lost"));
+    const base = { pool: this.#pool, dialect: config.dialect, deletes: config.deletes };
+    this.#tables = new TableManager({ ...base, schema: config.schema, logger: this.#logger });
+    this.#applier = new BatchApplier(base);
+    this.#decoder = new RecordDecoder(new TributarySchemaRegistry({ url: options.registryUrl }));
+  }
+
+  /** For /readyz: the consumer has joined its group and the warehouse answers. */
+  async readiness(): Promise<{ ready: boolean; checks: Record<string, unknown> }> {
+    let warehouse: unknown = "ok";
+    try {
+      await this.#pool.query("SELECT 1");
+    } catch (error) {
+      warehouse = (error as Error).message;
+    }
+    return {
+      ready: this.#joined && warehouse === "ok",
+      checks: { kafka: this.#joined ? "ok" : "joining", warehouse },
+    };
+  }
+
+  /** Consumes until `signal` aborts; rejects on a failure that needs a human (e.g. privileges). */
+  async run(signal: AbortSignal): Promise<void> {
+    this.#signal = signal;
+    const { config, kafka: kafkaOptions } = this.#options;
+    const kafka = new Kafka({
+      clientId: kafkaOptions.clientId,
+      brokers: [...kafkaOptions.brokers],
+      logLevel: logLevel.NOTHING,
+    });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const admin = kafka.admin();
+    await producer.connect();
+    await admin.connect();
+    const dlq = new DeadLetterQueue(producer, admin);
+    try {
+      await consumeTopics({
+        kafka,
+        groupId: config.groupId ?? `tributary-${this.#options.name}`,
+        patterns: config.topics,
+        limits: config.batch,
+        signal,
+        logger: this.#logger,
+        topicRefreshMs: this.#options.topicRefreshMs,
+        sessionTimeoutMs: this.#options.sessionTimeoutMs,
+        handler: (chunk, context) => this.#handle(chunk, context, dlq),
+        onLag: (topic, partition, lag) => this.#metrics.lag.set({ topic, partition: String(partition) }, lag),
+        onAssignment: (joined) => {
+          this.#joined = joined;
+        },
+      });
+    } finally {
+      await producer.disconnect().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+      await this.#pool.end().catch(() => undefined);
+    }
+  }
+
+  /** Retries outages without limit (capped backoff), pausing the partition meanwhile. */
+  async #retrying<T>(work: () => Promise<T>, context: ChunkContext): Promise<T> {
+    let resume: (() => void) | undefined;
+    let rebalancing = false;
+    try {
+      return await retry(
+        async (bail) => {
+          if (rebalancing || context.isStale()) bail(new AbandonedBatch("the partition was revoked"));
+          return await work();
+        },
+        {
+          signal: this.#signal,
+          classify: warehouseAction,
+          onRetry: ({ error, attempt, delayMs }) => {
+            this.#metrics.retries.inc();
+            this.#logger.warn(
+              { err: error, attempt, delayMs },
+              "warehouse or registry unavailable; retrying",
+            );
+            this.#tables.reset();
+            resume ??= context.pause();
+            context.heartbeat().catch(() => {
+              rebalancing = true;
+            });
+          },
+        },
+      );
+    } finally {
+      resume?.();
+    }
+  }
+
+  async #handle(
+    chunk: PartitionChunk,
+    context: ChunkContext,
+    dlq: DeadLetterQueue,
+  ): Promise<"applied" | "abandoned"> {
+    const started = process.hrtime.bigint();
+    const deadLetters: DeadLetterRecord[] = [];
+    const byOffset = new Map<string, KafkaMessage>(
+      chunk.messages.map((message) => [message.offset, message]),
+    );
+    const deadLetter = (origin: RecordOrigin, error: TributaryError) => {
+      const message = byOffset.get(origin.offset);
+      deadLetters.push({ origin, key: message?.key ?? null, value: message?.value ?? null, error });
+    };
+    try {
+      const rows: StagedRow[] = [];
+      const truncates: TruncateMark[] = [];
+      let table: { name: string; keyColumns: readonly string[] } | undefined;
+      for (const message of chunk.messages) {
+        const origin = { topic: chunk.topic, partition: chunk.partition, offset: message.offset };
+        try {
+          const decoded = await this.#retrying(
+            () => this.#decoder.decode({ topic: chunk.topic, key: message.key, value: message.value }),
+            context,
+          );
+          if (!decoded) continue; // a tombstone: the delete before it did the work
+          const spec = decoded.event.table;
+          table = {
+            name: this.#options.config.tables?.[chunk.topic] ?? `${spec.source}_${spec.name}`,
+            keyColumns: spec.keyColumns,
+          };
+          if (decoded.event.op === "t") {
+            truncates.push({
+              version: decoded.event.source.version,
+              sourceTsMs: decoded.event.source.tsMs,
+              origin,
+            });
+          } else rows.push(stagedRowOf(decoded.event, decoded.key, origin));
+        } catch (error) {
+          if (!(error instanceof RecordError)) throw error;
+          deadLetter(origin, error);
+        }
+      }
+      if (table) await this.#applyTable(table, rows, truncates, context, deadLetter);
+      if (deadLetters.length > 0) {
+        await this.#retrying(() => dlq.send(deadLetters), context);
+        for (const letter of deadLetters)
+          this.#metrics.deadLetters.inc({ topic: chunk.topic, code: letter.error.code });
+        this.#logger.warn(
+          { topic: chunk.topic, count: deadLetters.length },
+          "records sent to the dead-letter topic",
+        );
+      }
+      if (table)
+        this.#metrics.batchSeconds.observe(
+          { table: table.name },
+          Number(process.hrtime.bigint() - started) / 1e9,
+        );
+      return "applied";
+    } catch (error) {
+      if (error instanceof AbandonedBatch || (error as Error).name === "AbortError") return "abandoned";
+      throw error;
+    }
+  }
+
+  async #applyTable(
+    table: { name: string; keyColumns: readonly string[] },
+    allRows: StagedRow[],
+    truncates: TruncateMark[],
+    context: ChunkContext,
+    deadLetter: (origin: RecordOrigin, error: TributaryError) => void,
+  ): Promise<void> {
+    const { dialect } = this.#options.config;
+    const sorted = [...allRows].sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+    const schemas = [...new Set(sorted.map((row) => row.columns))];
+    const prepared = await this.#retrying(
+      () => this.#tables.prepare(table.name, table.keyColumns, schemas),
+      context,
+    );
+    const rows = sorted.filter((row) => {
+      const reason = prepared.incompatible.get(row.columns);
+      const problem =
+        reason ??
+        row.columns
+          .map((column) => {
+            const found = valueProblem(column.type, row.values[column.name], dialect);
+            return found && `column "${column.name}": ${found}`;
+          })
+          .find(Boolean);
+      if (!problem) return true;
+      const code = reason ? "SCHEMA_INCOMPATIBLE" : "VALUE_OUT_OF_RANGE";
+      deadLetter(row.origin, new RecordError(`${table.name}: ${problem}`, { code }));
+      return false;
+    });
+    const plan = segments(rows, truncates, table.keyColumns);
+    const refused = await this.#retrying(() => this.#applier.apply(prepared.model, plan), context);
+    for (const letter of refused) deadLetter(letter.origin, letter.error);
+    const applied = plan.reduce(
+      (sum, segment) => sum + (segment.kind === "rows" ? segment.rows.length : 0),
+      0,
+    );
+    this.#metrics.rows.inc({ table: table.name }, applied - refused.length);
+  }
+}

@@ -88,7 +88,7 @@ describe("envelope schemas", () => {
       type: { type: "array", items: "string" },
       default: [],
     });
-    const before = schema.fields[0] as {
+    const before = schema.fields[0] as unknown as {
       type: [string, { fields: { default: unknown; type: unknown[] }[] }];
     };
     const row = before.type[1];

@@ -1,0 +1,46 @@
+/**
+ * Which partition a keyed record goes to: Kafka's murmur2 (the Java client's default
+ * partitioner) over the Avro body of the key, without the 5-byte wire header. The header holds
+ * the key schema's id, which changes when the key schema gets a new version; hashing the body
+ * keeps a row on its partition across such changes, so its events stay in order.
+ */
+
+const SEED = 0x9747b28c;
+const M = 0x5bd1e995;
+
+/** Kafka's murmur2, 32-bit signed, as org.apache.kafka.common.utils.Utils.murmur2. */
+export function murmur2(data: Uint8Array): number {
+  const length = data.length;
+  let h = SEED ^ length;
+  const whole = length - (length % 4);
+  for (let i = 0; i < whole; i += 4) {
+    let k =
+      (data[i] as number) |
+      ((data[i + 1] as number) << 8) |
+      ((data[i + 2] as number) << 16) |
+      ((data[i + 3] as number) << 24);
+    k = Math.imul(k, M);
+    k ^= k >>> 24;
+    k = Math.imul(k, M);
+    h = Math.imul(h, M) ^ k;
+  }
+  // The tail bytes, mixed in cascade (Java's switch falls through).
+  const tail = length % 4;
+  if (tail >= 3) h ^= (data[whole + 2] as number) << 16;
+  if (tail >= 2) h ^= (data[whole + 1] as number) << 8;
+  if (tail >= 1) {
+    h ^= data[whole] as number;
+    h = Math.imul(h, M);
+  }
+  h ^= h >>> 13;
+  h = Math.imul(h, M);
+  h ^= h >>> 15;
+  return h | 0;
+}
+
+const WIRE_HEADER_BYTES = 5;
+
+/** The partition of a record with this Confluent wire-format key. */
+export function partitionForKey(wireKey: Buffer, partitions: number): number {
+  return (murmur2(wireKey.subarray(WIRE_HEADER_BYTES)) & 0x7fffffff) % partitions;
+}

@@ -78,6 +78,14 @@ export function translateError(error: unknown, connection: PostgresConnection): 
         "raise max_replication_slots (and max_wal_senders) in postgresql.conf and restart Postgres, " +
           "or drop unused slots (SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE NOT active)",
       );
+    case "55006":
+      // After a crash the old walsender may hold the slot for a moment: waiting is the fix.
+      return new TributaryError(`the replication slot is in use by another connection: ${error.message}`, {
+        code: "PG_SLOT_ACTIVE",
+        retriable: true,
+        hint: "another capture streams from this slot; stop it, or give this source its own slot",
+        cause: error,
+      });
     case "53300":
       return new TributaryError(`Postgres has no free connection or WAL sender: ${error.message}`, {
         code: "PG_TOO_MANY_CONNECTIONS",

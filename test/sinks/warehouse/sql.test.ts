@@ -1,0 +1,229 @@
+import { describe, expect, it } from "vitest";
+import { foldIdentifier, quoteIdentifier } from "../../../src/sinks/warehouse/identifier.js";
+import {
+  deleteSuperseded,
+  dropStaleStaged,
+  fillDeleted,
+  fillUnavailable,
+  insertNewRows,
+  recordTombstones,
+  selectTruncateVersion,
+  storeTruncateVersion,
+  truncateRows,
+} from "../../../src/sinks/warehouse/merge-sql.js";
+import {
+  addColumn,
+  alterColumnType,
+  createSchema,
+  createStaging,
+  createTable,
+  createTombstonesTable,
+  createTruncatesTable,
+  dropStaging,
+  insertStaged,
+  insertUnavailable,
+  type TableModel,
+} from "../../../src/sinks/warehouse/sql.js";
+
+const model: TableModel = {
+  schema: "analytics",
+  table: "infoportal_customers",
+  columns: [
+    { name: "id", type: { kind: "int64" } },
+    { name: "Name", type: { kind: "string", maxLength: 50 } },
+    { name: "tags", type: { kind: "array", items: { kind: "string" } } },
+    { name: "photo", type: { kind: "bytes" } },
+  ],
+  keyColumns: ["id"],
+};
+
+const T = '"analytics"."infoportal_customers"';
+const S = '"_tributary_stage"';
+const U = '"_tributary_unavailable"';
+const allColumns =
+  '"id", "name", "tags", "photo", "_tributary_version", "_tributary_op", "_tributary_deleted", "_tributary_source_ts", "_tributary_loaded_at", "_tributary_topic", "_tributary_partition", "_tributary_offset"';
+
+describe("identifiers", () => {
+  it("are quoted, folded to lower case and safe for quotes, semicolons, reserved words and unicode", () => {
+    expect(quoteIdentifier("Customers", "redshift")).toBe('"customers"');
+    expect(quoteIdentifier('a"; DROP TABLE x;--', "redshift")).toBe('"a""; drop table x;--"');
+    expect(quoteIdentifier("select", "redshift")).toBe('"select"');
+    expect(quoteIdentifier("Ünïcødé名前", "redshift")).toBe('"ünïcødé名前"');
+    expect(quoteIdentifier("nul\u0000byte", "postgres")).toBe('"nul_byte"');
+  });
+
+  it("stay within 127 bytes on Redshift (63 on Postgres), cut with a hash so long names stay distinct", () => {
+    const long = "é".repeat(100); // 200 bytes
+    const folded = foldIdentifier(long, "redshift");
+    expect(Buffer.byteLength(folded)).toBeLessThanOrEqual(127);
+    expect(folded).toMatch(/^(é)+_[0-9a-f]{8}$/);
+    expect(foldIdentifier(`${long}x`, "redshift")).not.toBe(folded);
+    expect(Buffer.byteLength(foldIdentifier("x".repeat(64), "postgres"))).toBe(63);
+    expect(foldIdentifier("x".repeat(63), "postgres")).toBe("x".repeat(63));
+  });
+});
+
+describe("the Redshift DDL", () => {
+  it("creates the schema, the table with the bookkeeping columns, an informational key and dist/sort keys", () => {
+    expect(createSchema("Analytics", "redshift").text).toBe('CREATE SCHEMA IF NOT EXISTS "analytics"');
+    expect(createTable(model, "redshift").text).toBe(
+      [
+        `CREATE TABLE IF NOT EXISTS ${T} (`,
+        '  "id" BIGINT NOT NULL,',
+        '  "name" VARCHAR(65535),',
+        '  "tags" SUPER,',
+        '  "photo" VARBYTE(1024000),',
+        '  "_tributary_version" VARCHAR(256) NOT NULL,',
+        '  "_tributary_op" VARCHAR(1) NOT NULL,',
+        '  "_tributary_deleted" BOOLEAN NOT NULL,',
+        '  "_tributary_source_ts" TIMESTAMPTZ,',
+        '  "_tributary_loaded_at" TIMESTAMPTZ NOT NULL,',
+        '  "_tributary_topic" VARCHAR(255) NOT NULL,',
+        '  "_tributary_partition" INTEGER NOT NULL,',
+        '  "_tributary_offset" BIGINT NOT NULL,',
+        '  PRIMARY KEY ("id")',
+        ') DISTKEY ("id") SORTKEY ("id")',
+      ].join("\n"),
+    );
+  });
+
+  it("on Postgres compares versions in the C collation and uses the natural types", () => {
+    const text = createTable(model, "postgres").text;
+    expect(text).toContain('"_tributary_version" VARCHAR(256) COLLATE "C" NOT NULL');
+    expect(text).toContain('"name" VARCHAR(50),\n  "tags" JSONB,\n  "photo" BYTEA,');
+    expect(text).toMatch(/\)$/);
+  });
+
+  it("creates the tombstone and truncate state tables", () => {
+    expect(createTombstonesTable(model, "redshift").text).toBe(
+      'CREATE TABLE IF NOT EXISTS "analytics"."infoportal_customers__tombstones" (\n  "id" BIGINT NOT NULL,\n  "_tributary_version" VARCHAR(256) NOT NULL,\n  PRIMARY KEY ("id")\n)',
+    );
+    expect(createTruncatesTable("analytics", "redshift").text).toBe(
+      'CREATE TABLE IF NOT EXISTS "analytics"."_tributary_truncates" (\n  "table_name" VARCHAR(127) NOT NULL,\n  "_tributary_version" VARCHAR(256) NOT NULL,\n  PRIMARY KEY ("table_name")\n)',
+    );
+  });
+
+  it("adds and widens columns", () => {
+    expect(addColumn(model, { name: "Email", type: { kind: "string" } }, "redshift").text).toBe(
+      `ALTER TABLE ${T} ADD COLUMN "email" VARCHAR(65535)`,
+    );
+    expect(alterColumnType(model, "name", { base: "VARCHAR", length: 65535 }, "redshift").text).toBe(
+      `ALTER TABLE ${T} ALTER COLUMN "name" TYPE VARCHAR(65535)`,
+    );
+  });
+});
+
+describe("the Redshift staging statements", () => {
+  it("creates and drops a staging table LIKE the target and the unavailable-columns table", () => {
+    expect(createStaging(model, "redshift").map((statement) => statement.text)).toEqual([
+      `CREATE TEMP TABLE ${S} (LIKE ${T})`,
+      `CREATE TEMP TABLE ${U} ("_tributary_partition" INTEGER NOT NULL, "_tributary_offset" BIGINT NOT NULL, "column_name" VARCHAR(65535))`,
+    ]);
+    expect(dropStaging(model, "redshift").map((statement) => statement.text)).toEqual([
+      `DROP TABLE ${S}`,
+      `DROP TABLE ${U}`,
+    ]);
+  });
+
+  it("loads rows with one multi-row INSERT, SUPER through JSON_PARSE and VARBYTE through FROM_HEX", () => {
+    const row = [1, "a", "[]", "00", "v1", "c", false, null, "L", "t", 0, "1"];
+    const statement = insertStaged(model, [row, row], "redshift");
+    expect(statement.text).toBe(
+      `INSERT INTO ${S} (${allColumns}) VALUES ($1, $2, JSON_PARSE($3), FROM_HEX($4), $5, $6, $7, $8, $9, $10, $11, $12), ($13, $14, JSON_PARSE($15), FROM_HEX($16), $17, $18, $19, $20, $21, $22, $23, $24)`,
+    );
+    expect(statement.values).toEqual([...row, ...row]);
+    expect(insertStaged(model, [row], "postgres").text).toContain("VALUES ($1, $2, $3, $4, $5,");
+  });
+
+  it("names the columns an event did not carry (null: every non-key column of a soft delete)", () => {
+    const statement = insertUnavailable([
+      [0, "1", "Name"],
+      [0, "2", null],
+    ]);
+    expect(statement.text).toBe(
+      `INSERT INTO ${U} ("_tributary_partition", "_tributary_offset", "column_name") VALUES ($1, $2, $3), ($4, $5, $6)`,
+    );
+    expect(statement.values).toEqual([0, "1", "Name", 0, "2", null]);
+  });
+});
+
+describe("the Redshift merge (the same DML on Postgres)", () => {
+  it("drops staged rows older than the last truncate and, with hard deletes, not newer than a tombstone", () => {
+    const [truncated, tombstoned] = dropStaleStaged(model, "redshift", "hard");
+    expect(truncated?.text).toBe(
+      `DELETE FROM ${S} USING "analytics"."_tributary_truncates" AS "_tributary_truncate" WHERE "_tributary_truncate"."table_name" = $1 AND ${S}."_tributary_version" < "_tributary_truncate"."_tributary_version"`,
+    );
+    expect(truncated?.values).toEqual(["infoportal_customers"]);
+    expect(tombstoned?.text).toBe(
+      `DELETE FROM ${S} USING "analytics"."infoportal_customers__tombstones" AS "_tributary_tombstone" WHERE ${S}."id" = "_tributary_tombstone"."id" AND ${S}."_tributary_version" <= "_tributary_tombstone"."_tributary_version"`,
+    );
+    expect(dropStaleStaged(model, "redshift", "soft")).toHaveLength(1);
+  });
+
+  it("fills unchanged TOAST columns and soft-deleted rows from the stored row", () => {
+    const join = `${S}."id" = "_tributary_target"."id" AND ${U}."_tributary_partition" = ${S}."_tributary_partition" AND ${U}."_tributary_offset" = ${S}."_tributary_offset"`;
+    const toast = fillUnavailable(model, "Name", "redshift");
+    expect(toast.text).toBe(
+      `UPDATE ${S} SET "name" = "_tributary_target"."name" FROM ${T} AS "_tributary_target", ${U} WHERE ${join} AND ${U}."column_name" = $1`,
+    );
+    expect(toast.values).toEqual(["Name"]);
+    expect(fillDeleted(model, "redshift")?.text).toBe(
+      `UPDATE ${S} SET "name" = "_tributary_target"."name", "tags" = "_tributary_target"."tags", "photo" = "_tributary_target"."photo" FROM ${T} AS "_tributary_target", ${U} WHERE ${join} AND ${U}."column_name" IS NULL`,
+    );
+    expect(fillDeleted({ ...model, columns: model.columns.slice(0, 1) }, "redshift")).toBeUndefined();
+  });
+
+  it("deletes target rows older than their staged row and inserts staged rows whose key has no row", () => {
+    expect(deleteSuperseded(model, "redshift").text).toBe(
+      `DELETE FROM ${T} USING ${S} WHERE "infoportal_customers"."id" = ${S}."id" AND "infoportal_customers"."_tributary_version" < ${S}."_tributary_version"`,
+    );
+    const selected = allColumns
+      .split(", ")
+      .map((column) => `${S}.${column}`)
+      .join(", ");
+    const insert = `INSERT INTO ${T} (${allColumns}) SELECT ${selected} FROM ${S} WHERE NOT EXISTS (SELECT 1 FROM ${T} AS "_tributary_target" WHERE "_tributary_target"."id" = ${S}."id")`;
+    expect(insertNewRows(model, "redshift", "soft").text).toBe(insert);
+    expect(insertNewRows(model, "redshift", "hard").text).toBe(
+      `${insert} AND ${S}."_tributary_deleted" = false`,
+    );
+    expect(insertNewRows(model, "postgres", "soft").text).toBe(insert);
+  });
+
+  it("keeps the newest tombstone per deleted key (hard deletes)", () => {
+    expect(recordTombstones(model, "redshift").map((statement) => statement.text)).toEqual([
+      `DELETE FROM "analytics"."infoportal_customers__tombstones" USING ${S} WHERE "infoportal_customers__tombstones"."id" = ${S}."id" AND "infoportal_customers__tombstones"."_tributary_version" < ${S}."_tributary_version" AND ${S}."_tributary_deleted" = true`,
+      `INSERT INTO "analytics"."infoportal_customers__tombstones" ("id", "_tributary_version") SELECT ${S}."id", ${S}."_tributary_version" FROM ${S} WHERE ${S}."_tributary_deleted" = true AND NOT EXISTS (SELECT 1 FROM "analytics"."infoportal_customers__tombstones" AS "_tributary_tombstone" WHERE "_tributary_tombstone"."id" = ${S}."id")`,
+    ]);
+  });
+
+  it("truncates: marks (soft) or deletes (hard) older rows and remembers the version", () => {
+    const event = { version: "v9", sourceTs: null, loadedAt: "L", topic: "t", partition: 0, offset: "5" };
+    const soft = truncateRows(model, "redshift", "soft", event);
+    expect(soft.text).toBe(
+      `UPDATE ${T} SET "_tributary_deleted" = true, "_tributary_op" = 't', "_tributary_version" = $1, "_tributary_source_ts" = $2, "_tributary_loaded_at" = $3, "_tributary_topic" = $4, "_tributary_partition" = $5, "_tributary_offset" = $6 WHERE "_tributary_version" < $1 AND "_tributary_deleted" = false`,
+    );
+    expect(soft.values).toEqual(["v9", null, "L", "t", 0, "5"]);
+    expect(truncateRows(model, "redshift", "hard", event).text).toBe(
+      `DELETE FROM ${T} WHERE "_tributary_version" < $1`,
+    );
+    expect(selectTruncateVersion(model, "redshift").text).toBe(
+      'SELECT "_tributary_version" FROM "analytics"."_tributary_truncates" WHERE "table_name" = $1',
+    );
+    expect(storeTruncateVersion(model, "redshift", "v9", false).text).toBe(
+      'INSERT INTO "analytics"."_tributary_truncates" ("table_name", "_tributary_version") VALUES ($1, $2)',
+    );
+    expect(storeTruncateVersion(model, "redshift", "v9", true).text).toBe(
+      'UPDATE "analytics"."_tributary_truncates" SET "_tributary_version" = $2 WHERE "table_name" = $1 AND "_tributary_version" < $2',
+    );
+  });
+
+  it("never uses ON CONFLICT or MERGE", () => {
+    const texts = [
+      ...dropStaleStaged(model, "redshift", "hard"),
+      deleteSuperseded(model, "redshift"),
+      insertNewRows(model, "redshift", "hard"),
+      ...recordTombstones(model, "redshift"),
+    ].map((statement) => statement.text);
+    for (const text of texts) expect(text).not.toMatch(/ON CONFLICT|MERGE/);
+  });
+});

@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import type { ColumnType } from "../../../src/core/column-type.js";
+import { renderType, typeChange, warehouseType } from "../../../src/sinks/warehouse/typemap.js";
+import { timestampText, toParameter, valueProblem } from "../../../src/sinks/warehouse/values.js";
+
+const cases: [ColumnType, string, string][] = [
+  [{ kind: "boolean" }, "BOOLEAN", "BOOLEAN"],
+  [{ kind: "int16" }, "SMALLINT", "SMALLINT"],
+  [{ kind: "int32" }, "INTEGER", "INTEGER"],
+  [{ kind: "int64" }, "BIGINT", "BIGINT"],
+  [{ kind: "float32" }, "REAL", "REAL"],
+  [{ kind: "float64" }, "DOUBLE PRECISION", "DOUBLE PRECISION"],
+  [{ kind: "decimal", precision: 10, scale: 2 }, "DECIMAL(10,2)", "DECIMAL(10,2)"],
+  [{ kind: "decimal", precision: 50, scale: 2 }, "VARCHAR(65535)", "DECIMAL(50,2)"],
+  [{ kind: "string" }, "VARCHAR(65535)", "TEXT"],
+  [{ kind: "string", maxLength: 20 }, "VARCHAR(65535)", "VARCHAR(20)"],
+  [{ kind: "bytes" }, "VARBYTE(1024000)", "BYTEA"],
+  [{ kind: "uuid" }, "VARCHAR(36)", "UUID"],
+  [{ kind: "json" }, "SUPER", "JSONB"],
+  [{ kind: "array", items: { kind: "int32" } }, "SUPER", "JSONB"],
+  [{ kind: "date" }, "DATE", "DATE"],
+  [{ kind: "time" }, "TIME", "TIME"],
+  [{ kind: "timetz" }, "TIMETZ", "TIMETZ"],
+  [{ kind: "timestamp" }, "TIMESTAMP", "TIMESTAMP"],
+  [{ kind: "timestamptz" }, "TIMESTAMPTZ", "TIMESTAMPTZ"],
+  [{ kind: "interval" }, "VARCHAR(255)", "INTERVAL"],
+  [{ kind: "text", semantic: "enum" }, "VARCHAR(65535)", "TEXT"],
+];
+
+describe("the type map", () => {
+  it.each(cases)("%j → Redshift %s, Postgres %s", (type, redshift, postgres) => {
+    expect(renderType(warehouseType(type, "redshift"))).toBe(redshift);
+    expect(renderType(warehouseType(type, "postgres"))).toBe(postgres);
+  });
+
+  it("widens on Postgres, only VARCHAR on Redshift, and refuses narrowing to other families", () => {
+    expect(typeChange({ base: "INTEGER" }, { base: "BIGINT" }, "postgres")).toEqual({
+      kind: "widen",
+      to: { base: "BIGINT" },
+    });
+    expect(typeChange({ base: "BIGINT" }, { base: "INTEGER" }, "postgres")).toEqual({ kind: "same" });
+    expect(typeChange({ base: "VARCHAR", length: 10 }, { base: "VARCHAR", length: 20 }, "redshift")).toEqual({
+      kind: "widen",
+      to: { base: "VARCHAR", length: 20 },
+    });
+    expect(
+      typeChange(
+        { base: "DECIMAL", precision: 10, scale: 2 },
+        { base: "DECIMAL", precision: 12, scale: 4 },
+        "postgres",
+      ),
+    ).toEqual({
+      kind: "widen",
+      to: { base: "DECIMAL", precision: 12, scale: 4 },
+    });
+    expect(typeChange({ base: "INTEGER" }, { base: "BIGINT" }, "redshift").kind).toBe("incompatible");
+    const change = typeChange({ base: "INTEGER" }, { base: "TEXT" }, "postgres");
+    expect(change).toEqual({ kind: "incompatible", reason: "type change INTEGER → TEXT is not a widening" });
+  });
+});
+
+describe("values", () => {
+  it("become parameters the warehouse parses", () => {
+    expect(timestampText(0)).toBe("1970-01-01 00:00:00.000000");
+    expect(timestampText(-1)).toBe("1969-12-31 23:59:59.999999");
+    expect(toParameter({ kind: "timestamptz" }, 1_700_000_000_123_456, "postgres")).toBe(
+      "2023-11-14 22:13:20.123456+00",
+    );
+    expect(toParameter({ kind: "date" }, 19_000, "postgres")).toBe("2022-01-08");
+    expect(toParameter({ kind: "time" }, 3_723_000_001, "postgres")).toBe("01:02:03.000001");
+    expect(toParameter({ kind: "int64" }, 9_007_199_254_740_993n, "redshift")).toBe("9007199254740993");
+    expect(toParameter({ kind: "bytes" }, Buffer.from([1, 255]), "redshift")).toBe("01ff");
+    expect(toParameter({ kind: "array", items: { kind: "int64" } }, [1n, null], "redshift")).toBe(
+      '["1",null]',
+    );
+    expect(toParameter({ kind: "float64" }, Number.NaN, "postgres")).toBe("NaN");
+  });
+
+  it("that cannot fit are named before they reach the warehouse", () => {
+    expect(valueProblem({ kind: "decimal", precision: 5, scale: 2 }, "1234.5", "postgres")).toBe(
+      "1234.5 does not fit DECIMAL(5,2) (at most 3 integer digits)",
+    );
+    expect(valueProblem({ kind: "decimal", precision: 5, scale: 2 }, "-123.45", "postgres")).toBeUndefined();
+    expect(valueProblem({ kind: "int16" }, 40_000, "postgres")).toBe("40000 is out of range for int16");
+    expect(valueProblem({ kind: "string", maxLength: 3 }, "abcd", "postgres")).toBe(
+      "text of 4 characters is longer than varchar(3)",
+    );
+    expect(valueProblem({ kind: "string" }, "x".repeat(70_000), "redshift")).toMatch(/longer than Redshift/);
+  });
+});

@@ -29,12 +29,22 @@ const pinoLevels: Partial<Record<logLevel, "error" | "warn" | "info" | "debug">>
   [logLevel.DEBUG]: "debug",
 };
 
+/**
+ * Our producer is transactional: a failed transaction is aborted and redone from the source's
+ * committed position, so limited request retries cannot break exactly-once, whatever kafkajs
+ * warns at each start.
+ */
+const ignoredMessages: ReadonlySet<string> = new Set([
+  "Limiting retries for the idempotent producer may invalidate EoS guarantees",
+]);
+
 function pinoLogCreator(logger: Logger): logCreator {
-  const child = logger.child({ component: "kafkajs" });
+  const child = logger.child({ library: "kafkajs" });
   return () =>
     ({ namespace, level, log }) => {
       const method = pinoLevels[level] ?? "info";
       const { message, timestamp: _timestamp, logger: _name, ...fields } = log;
+      if (ignoredMessages.has(message)) return;
       child[method]({ namespace, ...fields }, message);
     };
 }

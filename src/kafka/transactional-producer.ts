@@ -4,7 +4,7 @@
  * (`tributary-capture-<source>`): a restarted instance fences the old one, and connecting aborts
  * whatever transaction a crashed predecessor left open.
  */
-import type { Kafka, Message, Producer, TopicMessages } from "kafkajs";
+import { type Kafka, type Message, Partitioners, type Producer, type TopicMessages } from "kafkajs";
 
 export interface OutgoingRecord {
   readonly topic: string;
@@ -89,6 +89,8 @@ export class TransactionalProducer {
       maxInFlightRequests: 1,
       transactionTimeout: options.transactionTimeoutMs ?? 60_000,
       allowAutoTopicCreation: false,
+      // Every record names its partition (see capture-flush.ts); this only silences kafkajs's warning.
+      createPartitioner: Partitioners.DefaultPartitioner,
     });
     await producer.connect();
     return new TransactionalProducer(producer, options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES);

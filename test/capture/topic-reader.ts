@@ -1,0 +1,42 @@
+/** Reads a topic from the beginning with a fresh consumer group, read_committed unless told otherwise. */
+import { Kafka, logLevel } from "kafkajs";
+import { eventually, stack, uniqueName } from "../helpers/stack.js";
+
+export interface ReadRecord {
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+}
+
+export const testKafka = new Kafka({
+  clientId: "tributary-test",
+  brokers: [...stack.kafkaBrokers],
+  logLevel: logLevel.NOTHING,
+});
+
+/** Polls until `enough(records)` holds; returns the records in partition, offset order. */
+export async function readTopic(
+  topic: string,
+  enough: (records: readonly ReadRecord[]) => boolean,
+  options: { readUncommitted?: boolean; timeoutMs?: number } = {},
+): Promise<ReadRecord[]> {
+  const consumer = testKafka.consumer({
+    groupId: uniqueName("test_reader"),
+    readUncommitted: options.readUncommitted ?? false,
+  });
+  const records: ReadRecord[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        records.push({ partition, offset: message.offset, key: message.key, value: message.value });
+      },
+    });
+    await eventually(async () => (enough(records) ? true : undefined), options.timeoutMs ?? 20_000);
+  } finally {
+    await consumer.disconnect();
+  }
+  return records.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+}

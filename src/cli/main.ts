@@ -8,6 +8,7 @@ import { type CommandSpec, findCommand } from "./commands.js";
 import { configCheck } from "./config-check.js";
 import { helpText, packageVersion } from "./help.js";
 import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, processIo } from "./io.js";
+import { sinkCommand } from "./sink.js";
 
 /** A command's implementation: gets the arguments after its words (global options included). */
 export type CommandHandler = (args: string[], io: CliIo) => Promise<number>;
@@ -15,6 +16,7 @@ export type CommandHandler = (args: string[], io: CliIo) => Promise<number>;
 /** Commands of the table that have an implementation in this build, keyed by their words. */
 const handlers: Readonly<Record<string, CommandHandler>> = {
   "config check": configCheck,
+  sink: sinkCommand,
 };
 
 const globalOptions = {

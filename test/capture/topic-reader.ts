@@ -40,3 +40,40 @@ export async function readTopic(
   }
   return records.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
 }
+
+/**
+ * Every record of `topic` up to its current end (read_committed: the last stable offset of each
+ * partition), so that a duplicate anywhere would show.
+ */
+export async function readToEnd(topic: string, timeoutMs = 20_000): Promise<ReadRecord[]> {
+  const admin = testKafka.admin();
+  await admin.connect();
+  const ends = new Map<number, bigint>();
+  try {
+    for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) {
+      if (BigInt(high) > BigInt(low)) ends.set(partition, BigInt(high));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  const consumer = testKafka.consumer({ groupId: uniqueName("test_reader"), readUncommitted: false });
+  const records: ReadRecord[] = [];
+  const reached = new Set<number>();
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    const end = ends.get(payload.partition);
+    if (end !== undefined && BigInt(payload.lastOffset) + 1n >= end) reached.add(payload.partition);
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        records.push({ partition, offset: message.offset, key: message.key, value: message.value });
+      },
+    });
+    await eventually(async () => (reached.size === ends.size ? true : undefined), timeoutMs);
+  } finally {
+    await consumer.disconnect();
+  }
+  return records.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+}

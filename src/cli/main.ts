@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError, TributaryError } from "../core/errors.js";
+import { capture } from "./capture.js";
 import { type CommandSpec, findCommand } from "./commands.js";
 import { configCheck } from "./config-check.js";
 import { helpText, packageVersion } from "./help.js";
@@ -16,6 +17,7 @@ export type CommandHandler = (args: string[], io: CliIo) => Promise<number>;
 /** Commands of the table that have an implementation in this build, keyed by their words. */
 const handlers: Readonly<Record<string, CommandHandler>> = {
   "config check": configCheck,
+  capture,
   sink: sinkCommand,
 };
 

@@ -44,7 +44,6 @@ describe("command dispatch", () => {
   });
 
   it.each([
-    [["capture", "infoportal"], "capture"],
     [["sink", "warehouse"], "sink"],
     [["up"], "up"],
     [["replay", "--group", "g", "--to", "earliest"], "replay"],

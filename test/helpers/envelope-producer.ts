@@ -3,9 +3,11 @@
  * envelope built by src/avro (valueSchema / toEnvelopeValue), Avro-encoded through the registry,
  * a tombstone after each delete. Tests of the sink use it to make their own topics.
  */
+import avro from "avsc";
 import { Kafka, logLevel, type Producer } from "kafkajs";
 import { toEnvelopeValue, toKey } from "../../src/avro/envelope.js";
-import { keySchema, layoutOf, valueSchema } from "../../src/avro/envelope-schema.js";
+import { type AvroRecordSchema, keySchema, layoutOf, valueSchema } from "../../src/avro/envelope-schema.js";
+import { int64TypeHook } from "../../src/avro/long-type.js";
 import { TributarySchemaRegistry } from "../../src/avro/registry.js";
 import type { ChangeEvent, ColumnSpec, Op, Row, TableSpec } from "../../src/core/change-event.js";
 import type { ColumnType } from "../../src/core/column-type.js";
@@ -62,6 +64,22 @@ export function changeEvent(table: TableSpec, input: EventInput): ChangeEvent {
   };
 }
 
+export interface EncodedMessage {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+}
+
+/** Turns events of one table into Kafka messages, synchronously (see EnvelopeProducer.encoder). */
+export type EventEncoder = (events: readonly EventInput[]) => EncodedMessage[];
+
+/** A registered schema's Avro type, writing the Confluent wire format (magic byte 0, schema id). */
+function wireWriter(schemaId: number, schema: AvroRecordSchema): (value: unknown) => Buffer {
+  const type = avro.Type.forSchema(schema as avro.Schema, { typeHook: int64TypeHook });
+  const header = Buffer.alloc(5);
+  header.writeInt32BE(schemaId, 1);
+  return (value) => Buffer.concat([header, type.toBuffer(value)]);
+}
+
 export class EnvelopeProducer {
   readonly kafka = new Kafka({
     clientId: "tributary-test",
@@ -70,7 +88,7 @@ export class EnvelopeProducer {
   });
   readonly registry = new TributarySchemaRegistry({ url: stack.registryUrl });
   readonly #producer: Producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  readonly #ids = new Map<TableSpec, Promise<{ key: number | undefined; value: number }>>();
+  readonly #encoders = new Map<TableSpec, Promise<EventEncoder>>();
   #connected = false;
 
   async createTopic(topic: string, numPartitions = 1): Promise<void> {
@@ -83,46 +101,52 @@ export class EnvelopeProducer {
     }
   }
 
-  #schemaIds(table: TableSpec) {
-    let ids = this.#ids.get(table);
-    if (!ids) {
-      ids = (async () => {
-        const key = keySchema(table);
-        return {
-          key: key ? await this.registry.register(`${table.topic}-key`, key as never) : undefined,
-          value: await this.registry.register(`${table.topic}-value`, valueSchema(table) as never),
-        };
-      })();
-      this.#ids.set(table, ids);
+  /**
+   * Registers the table's key and value schemas (once) and returns an encoder built from them:
+   * the Avro types are made once per table, so encoding is synchronous and fast (benchmarks).
+   */
+  encoder(table: TableSpec): Promise<EventEncoder> {
+    let encoder = this.#encoders.get(table);
+    if (!encoder) {
+      encoder = this.#createEncoder(table);
+      this.#encoders.set(table, encoder);
     }
-    return ids;
+    return encoder;
+  }
+
+  async #createEncoder(table: TableSpec): Promise<EventEncoder> {
+    const key = keySchema(table);
+    const value = valueSchema(table);
+    const writeKey = key && wireWriter(await this.registry.register(`${table.topic}-key`, key as never), key);
+    const writeValue = wireWriter(
+      await this.registry.register(`${table.topic}-value`, value as never),
+      value,
+    );
+    const layout = layoutOf(table);
+    return (events) => {
+      const messages: EncodedMessage[] = [];
+      const now = Date.now();
+      for (const input of events) {
+        const event = changeEvent(table, input);
+        const keyValue = toKey(layout, event);
+        const keyBytes = keyValue && writeKey ? writeKey(keyValue) : null;
+        messages.push({ key: keyBytes, value: writeValue(toEnvelopeValue(layout, event, now)) });
+        if (input.op === "d") messages.push({ key: keyBytes, value: null });
+      }
+      return messages;
+    };
   }
 
   /** The Kafka messages of `events`: key and envelope, and a tombstone after each delete. */
-  async encode(table: TableSpec, events: readonly EventInput[]) {
-    const ids = await this.#schemaIds(table);
-    const layout = layoutOf(table);
-    const messages: { key: Buffer | null; value: Buffer | null }[] = [];
-    for (const input of events) {
-      const event = changeEvent(table, input);
-      const keyValue = toKey(layout, event);
-      const key = keyValue && ids.key !== undefined ? await this.registry.encode(ids.key, keyValue) : null;
-      const value = await this.registry.encode(ids.value, toEnvelopeValue(layout, event, Date.now()));
-      messages.push({ key, value });
-      if (input.op === "d") messages.push({ key, value: null });
-    }
-    return messages;
+  async encode(table: TableSpec, events: readonly EventInput[]): Promise<EncodedMessage[]> {
+    return (await this.encoder(table))(events);
   }
 
   async send(table: TableSpec, events: readonly EventInput[], partition?: number): Promise<void> {
     await this.sendRaw(table.topic, await this.encode(table, events), partition);
   }
 
-  async sendRaw(
-    topic: string,
-    messages: readonly { key: Buffer | null; value: Buffer | null }[],
-    partition?: number,
-  ): Promise<void> {
+  async sendRaw(topic: string, messages: readonly EncodedMessage[], partition?: number): Promise<void> {
     if (!this.#connected) {
       await this.#producer.connect();
       this.#connected = true;

@@ -1,0 +1,272 @@
+/**
+ * `npm run bench:sink`: Kafka → warehouse sink (postgres dialect, the local `warehouse` database).
+ *
+ * 1. BENCH_EVENTS change events over BENCH_TABLES topics are produced to Kafka beforehand (not
+ *    measured): the first half inserts every key, the second half updates each of those keys.
+ * 2. A WarehouseSink (in this process) consumes them from earliest into a fresh schema; measured
+ *    from the moment it joined its group until its group committed every partition to the end
+ *    (offsets are committed only after the warehouse transaction that applied them).
+ * 3. The ceiling: a raw `COPY ... FROM STDIN (FORMAT csv)` of the same final rows (same columns)
+ *    into a plain table of the same Postgres, in the same run.
+ * 4. Peak RSS of this process.
+ *
+ * Needs the local stack (npm run stack:up). Prints a table and writes bench/out/sink-*.json.
+ */
+import { performance } from "node:perf_hooks";
+import { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import pg from "pg";
+import type { TableSpec } from "../src/core/change-event.js";
+import type { ColumnType } from "../src/core/column-type.js";
+import type { SinkConfig } from "../src/core/config/index.js";
+import { createLogger } from "../src/core/logger.js";
+import { WarehouseSink } from "../src/sinks/warehouse/sink.js";
+import { timestampText } from "../src/sinks/warehouse/values.js";
+import { EnvelopeProducer, type EventInput, tableSpec, version } from "../test/helpers/envelope-producer.js";
+import { stack } from "../test/helpers/stack.js";
+import { copySeconds } from "./lib/ceilings.js";
+import { type BenchRow, peakRssMb, printTable, writeJson } from "./lib/report.js";
+
+const events = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const tableCount = Number(process.env.BENCH_TABLES ?? 10);
+const partitions = Number(process.env.BENCH_PARTITIONS ?? 1);
+const keysPerTable = Math.floor(events / 2 / tableCount);
+const totalEvents = keysPerTable * tableCount * 2;
+const produceChunk = 5_000; // a record batch stays under the broker's 1 MB message limit
+const runId = `benchsink_${Date.now().toString(36)}`;
+const schema = runId;
+const groupId = `${runId}_group`;
+const warehouse = { ...stack.postgres, database: "warehouse" };
+
+const columns: readonly (readonly [string, ColumnType])[] = [
+  ["id", { kind: "int64" }],
+  ["customer", { kind: "string" }],
+  ["amount", { kind: "decimal", precision: 12, scale: 2 }],
+  ["status", { kind: "string" }],
+  ["updated_at", { kind: "timestamptz" }],
+];
+const statuses = ["new", "paid", "shipped", "returned"];
+const baseMicros = 1_700_000_000_000_000;
+
+/** The row of key `id` as its insert (`round` 0) or its update (`round` 1) writes it. */
+function rowOf(id: number, round: number) {
+  return {
+    id: BigInt(id),
+    customer: `customer ${id % 5000}`,
+    amount: (((id * 7 + round * 1301) % 100_000) / 100).toFixed(2),
+    status: statuses[(id + round) % statuses.length] as string,
+    updated_at: baseMicros + id * 1000 + round * 3_600_000_000,
+  };
+}
+
+/** Event sequence numbers: inserts of all tables first, then the updates; versions follow them. */
+function sequenceOf(table: number, id: number, round: number): number {
+  return round * keysPerTable * tableCount + table * keysPerTable + id;
+}
+
+async function produce(producer: EnvelopeProducer, tables: readonly TableSpec[]): Promise<void> {
+  for (const round of [0, 1]) {
+    for (const [index, table] of tables.entries()) {
+      const encode = await producer.encoder(table);
+      for (let first = 1; first <= keysPerTable; first += produceChunk) {
+        const batch: EventInput[] = [];
+        for (let id = first; id < first + produceChunk && id <= keysPerTable; id++) {
+          const sequence = sequenceOf(index, id, round);
+          batch.push({ op: round === 0 ? "c" : "u", version: sequence, row: rowOf(id, round) });
+        }
+        await producer.sendRaw(table.topic, encode(batch));
+      }
+    }
+  }
+}
+
+/** The final rows, as the sink leaves them, in the target's column order, as CSV. */
+function finalRowsCsv(tables: readonly TableSpec[]): Readable {
+  const loadedAt = `${timestampText(Date.now() * 1000)}+00`;
+  return Readable.from(
+    (function* () {
+      for (const [index, table] of tables.entries()) {
+        for (let first = 1; first <= keysPerTable; first += produceChunk) {
+          const lines: string[] = [];
+          for (let id = first; id < first + produceChunk && id <= keysPerTable; id++) {
+            const row = rowOf(id, 1);
+            const sequence = sequenceOf(index, id, 1);
+            const sourceTs = `${timestampText((1_700_000_000_000 + sequence) * 1000)}+00`;
+            lines.push(
+              `${row.id},${row.customer},${row.amount},${row.status},${timestampText(row.updated_at)}+00,` +
+                `${version(sequence)},u,false,${sourceTs},${loadedAt},${table.topic},0,${keysPerTable + id - 1}\n`,
+            );
+          }
+          yield lines.join("");
+        }
+      }
+    })(),
+  );
+}
+
+/** Polls until `groupId` has committed every partition of `topics` to its end. */
+async function waitCommitted(producer: EnvelopeProducer, topics: readonly string[], running: Promise<void>) {
+  const admin = producer.kafka.admin();
+  await admin.connect();
+  try {
+    const ends = new Map<string, Map<number, string>>();
+    for (const topic of topics) {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      ends.set(topic, new Map(offsets.map((offset) => [offset.partition, offset.high])));
+    }
+    for (;;) {
+      const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+      const done = committed.every(({ topic, partitions: list }) =>
+        list.every((partition) => ends.get(topic)?.get(partition.partition) === partition.offset),
+      );
+      if (done) return performance.now();
+      await Promise.race([sleep(50), running]);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  const producer = new EnvelopeProducer();
+  const client = new pg.Client(warehouse);
+  await client.connect();
+  const tables = Array.from({ length: tableCount }, (_, index) =>
+    tableSpec(`${runId}.public.t${index}`, columns, ["id"]),
+  );
+  const controller = new AbortController();
+  let running: Promise<void> | undefined;
+  try {
+    process.stdout.write(
+      `producing ${totalEvents.toLocaleString("en-US")} events over ${tableCount} topics ...\n`,
+    );
+    for (const table of tables) await producer.createTopic(table.topic, partitions);
+    const producedAt = performance.now();
+    await produce(producer, tables);
+    const produceSeconds = (performance.now() - producedAt) / 1000;
+
+    process.stdout.write("tributary: the sink drains the topics into the warehouse ...\n");
+    const config: SinkConfig = {
+      type: "redshift",
+      dialect: "postgres",
+      connection: { ...warehouse, password: "unused", sslmode: "disable", ca: undefined },
+      schema,
+      topics: [`${runId}.*`],
+      tables: undefined,
+      batch: { maxRows: 10_000, maxBytes: 16 * 1024 * 1024, maxWait: 1000 },
+      deletes: "soft",
+      groupId,
+      http: undefined,
+    };
+    const sink = new WarehouseSink({
+      name: "bench",
+      config,
+      kafka: { brokers: stack.kafkaBrokers, clientId: "tributary-bench" },
+      registryUrl: stack.registryUrl,
+      logger: createLogger({ service: "bench", level: "warn" }),
+    });
+    const startedAt = performance.now();
+    running = sink.run(controller.signal);
+    running.catch(() => undefined);
+    while (!(await sink.readiness()).ready) await Promise.race([sleep(10), running]);
+    const joinedAt = performance.now();
+    const doneAt = await waitCommitted(
+      producer,
+      tables.map((table) => table.topic),
+      running,
+    );
+    const sinkSeconds = (doneAt - joinedAt) / 1000;
+    controller.abort();
+    await running;
+
+    const check = await client.query<{ rows: number; updated: number }>(
+      tables
+        .map(
+          (_, index) =>
+            `SELECT COUNT(*)::int AS rows, COUNT(*) FILTER (WHERE "_tributary_op" = 'u')::int AS updated FROM "${schema}"."${runId}_t${index}"`,
+        )
+        .join(" UNION ALL "),
+    );
+    const stored = check.rows.reduce((sum, row) => sum + row.rows, 0);
+    const updated = check.rows.reduce((sum, row) => sum + row.updated, 0);
+    if (stored !== totalEvents / 2 || updated !== stored) {
+      throw new Error(`the warehouse holds ${stored} rows (${updated} updated), expected ${totalEvents / 2}`);
+    }
+
+    process.stdout.write("ceiling: COPY of the same final rows into a plain table ...\n");
+    const ceilingTable = `"${schema}"."copy_ceiling"`;
+    await client.query(`CREATE TABLE ${ceilingTable} (LIKE "${schema}"."${runId}_t0")`);
+    const ceilingSeconds = await copySeconds(warehouse, ceilingTable, finalRowsCsv(tables));
+
+    const ours = totalEvents / sinkSeconds;
+    const ceiling = totalEvents / 2 / ceilingSeconds;
+    const results: BenchRow[] = [
+      { measure: "raw COPY of the final rows (ceiling)", value: ceiling, unit: "rows/s" },
+      {
+        measure: "tributary sink (upserts)",
+        value: ours,
+        unit: "rows/s",
+        target: "≥ 50,000",
+        pass: ours >= 50_000,
+      },
+      {
+        measure: "share of the ceiling",
+        value: (100 * ours) / ceiling,
+        unit: "%",
+        target: "≥ 40",
+        pass: ours >= 0.4 * ceiling,
+      },
+      { measure: "joining the group", value: (joinedAt - startedAt) / 1000, unit: "s" },
+      {
+        measure: "peak RSS (bench process)",
+        value: peakRssMb(),
+        unit: "MB",
+        target: "< 300",
+        pass: peakRssMb() < 300,
+      },
+    ];
+    printTable(
+      `Kafka → warehouse sink, ${totalEvents.toLocaleString("en-US")} events (half inserts, half updates) over ${tableCount} tables`,
+      results,
+    );
+    const file = writeJson("sink", {
+      events: totalEvents,
+      tables: tableCount,
+      partitions,
+      produceSeconds,
+      sinkSeconds,
+      ceilingSeconds,
+      results,
+    });
+    process.stdout.write(`written ${file}\n`);
+  } finally {
+    controller.abort();
+    await running?.catch(() => undefined);
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+    await client.end();
+    await cleanUp(producer, tables);
+    await producer.close();
+  }
+}
+
+/** The run's topics, subjects and consumer group go away. */
+async function cleanUp(producer: EnvelopeProducer, tables: readonly TableSpec[]): Promise<void> {
+  const admin = producer.kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(runId));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+  } finally {
+    await admin.disconnect();
+  }
+  for (const table of tables) {
+    for (const subject of [`${table.topic}-key`, `${table.topic}-value`]) {
+      const url = `${stack.registryUrl}/subjects/${encodeURIComponent(subject)}`;
+      await fetch(url, { method: "DELETE" }).catch(() => undefined);
+      await fetch(`${url}?permanent=true`, { method: "DELETE" }).catch(() => undefined);
+    }
+  }
+}
+
+await main();

@@ -1,12 +1,12 @@
-import { createRequire } from "node:module";
 import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { murmur2, partitionForKey } from "../../src/kafka/partitioner.js";
 
 // kafkajs's own Java-compatible murmur2, as a reference implementation.
-const referenceMurmur2 = createRequire(import.meta.url)("kafkajs/src/producer/partitioners/default/murmur2.js") as (
-  key: Buffer,
-) => number;
+const referenceMurmur2 = createRequire(import.meta.url)(
+  "kafkajs/src/producer/partitioners/default/murmur2.js",
+) as (key: Buffer) => number;
 
 describe("murmur2 partitioning", () => {
   it("matches Kafka's murmur2 (Java client test vectors)", () => {

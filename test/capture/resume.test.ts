@@ -3,7 +3,7 @@ import { OFFSETS_TOPIC } from "../../src/kafka/admin.js";
 import { offsetRecord, readCommittedPosition } from "../../src/kafka/offsets.js";
 import { captureTransactionalId } from "../../src/kafka/transactional-producer.js";
 import { FakeSource, fakeVersion } from "../helpers/fake-source.js";
-import { stack, uniqueName } from "../helpers/stack.js";
+import { uniqueName } from "../helpers/stack.js";
 import { capture, committedVersions, inserts, ordersTable } from "./fixtures.js";
 import { testKafka } from "./topic-reader.js";
 

@@ -10,6 +10,7 @@ import { configCheck } from "./config-check.js";
 import { helpText, packageVersion } from "./help.js";
 import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, processIo } from "./io.js";
 import { sinkCommand } from "./sink.js";
+import { up } from "./up.js";
 
 /** A command's implementation: gets the arguments after its words (global options included). */
 export type CommandHandler = (args: string[], io: CliIo) => Promise<number>;
@@ -19,6 +20,7 @@ const handlers: Readonly<Record<string, CommandHandler>> = {
   "config check": configCheck,
   capture,
   sink: sinkCommand,
+  up,
 };
 
 const globalOptions = {

@@ -17,8 +17,11 @@ export interface HttpServerOptions {
   /** 0 picks a free port. */
   readonly port: number;
   readonly readiness: () => Promise<Readiness>;
-  readonly registry: Registry;
+  readonly registry: MetricsSource;
 }
+
+/** What /metrics serves: a prom-client Registry, or several merged (see mergeMetrics). */
+export type MetricsSource = Pick<Registry, "metrics" | "contentType">;
 
 export interface RunningHttpServer {
   readonly host: string;

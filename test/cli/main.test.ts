@@ -44,7 +44,6 @@ describe("command dispatch", () => {
   });
 
   it.each([
-    [["up"], "up"],
     [["replay", "--group", "g", "--to", "earliest"], "replay"],
     [["lag", "--watch"], "lag"],
     [["dashboard"], "dashboard"],
@@ -99,7 +98,9 @@ describe("tributary config check", () => {
   });
 
   it("names a missing config file and how to pass another", async () => {
-    const { code, stderr } = await runCli(["config", "check"], { TRIBUTARY_CONFIG: "no/such/tributary.yaml" });
+    const { code, stderr } = await runCli(["config", "check"], {
+      TRIBUTARY_CONFIG: "no/such/tributary.yaml",
+    });
     expect(code).toBe(2);
     expect(stderr).toEqual([
       "cannot read config file no/such/tributary.yaml (ENOENT: no such file); pass another file with --config <file> or the TRIBUTARY_CONFIG environment variable",

@@ -61,6 +61,9 @@ export function sinkService(name: string, config: TributaryConfig): Service {
     registryUrl: config.schemaRegistry.url,
     logger: createLogger({ service }),
     metrics,
+    // Topics a capture creates after the sink started (always so under `tributary up`) should
+    // flow within seconds, not after the default half-minute topic listing.
+    topicRefreshMs: 5_000,
   });
   return {
     name: service,

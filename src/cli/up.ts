@@ -20,9 +20,13 @@ export async function up(args: string[], io: CliIo): Promise<number> {
   return runAll(config, createLogger({ service: "up" }));
 }
 
-/** Runs every source and sink of `config` until SIGTERM/SIGINT; also the entry of `npm start`. */
-export async function runAll(config: TributaryConfig, logger: Logger): Promise<number> {
+/**
+ * Runs every source and sink of `config` until SIGTERM/SIGINT (or `stop` aborts, for embedding);
+ * also the entry of `npm start`.
+ */
+export async function runAll(config: TributaryConfig, logger: Logger, stop?: AbortSignal): Promise<number> {
   const shutdown = createShutdown({ onProblem: (message, error) => logger.warn({ err: error }, message) });
+  stop?.addEventListener("abort", () => void shutdown.stop("stopped by its caller"), { once: true });
   const services: Service[] = [];
   for (const name of Object.keys(config.sources)) services.push(await captureService(name, config));
   for (const name of Object.keys(config.sinks)) services.push(sinkService(name, config));

@@ -57,8 +57,60 @@ export function twosComplementToBigint(bytes: Uint8Array): bigint {
   return first & 0x80 ? value - (1n << BigInt(bytes.length * 8)) : value;
 }
 
+/**
+ * The unscaled value of plain decimal text ("-12.30") as a safe integer, without regex or
+ * bigint; undefined when the text is another form or too large (then unscaledDecimal decides).
+ */
+function smallUnscaled(text: string, scale: number): number | undefined {
+  const length = text.length;
+  let position = 0;
+  let negative = false;
+  const first = text.charCodeAt(0);
+  if (first === 45 || first === 43) {
+    negative = first === 45;
+    position = 1;
+  }
+  let value = 0;
+  let digits = 0;
+  let fraction = -1;
+  for (; position < length; position++) {
+    const code = text.charCodeAt(position);
+    if (code === 46 && fraction < 0) {
+      fraction = 0;
+      continue;
+    }
+    const digit = code - 48;
+    if (digit < 0 || digit > 9) return undefined;
+    value = value * 10 + digit;
+    digits++;
+    if (fraction >= 0) fraction++;
+  }
+  const fractionDigits = Math.max(fraction, 0);
+  if (digits === 0 || fractionDigits > scale || digits - fractionDigits + scale > 15) return undefined;
+  for (let missing = scale - fractionDigits; missing > 0; missing--) value *= 10;
+  return negative ? -value : value;
+}
+
+/** Big-endian two's complement of a safe integer in the fewest bytes (as bigintToTwosComplement). */
+function numberToTwosComplement(value: number): Buffer {
+  let length = 1;
+  // Enough bytes that the value lies within [-2^(8n-1), 2^(8n-1)).
+  while (value < -(2 ** (8 * length - 1)) || value >= 2 ** (8 * length - 1)) length++;
+  const bytes = Buffer.allocUnsafe(length);
+  let rest = value;
+  for (let index = length - 1; index >= 0; index--) {
+    const byte = ((rest % 256) + 256) % 256;
+    bytes[index] = byte;
+    rest = (rest - byte) / 256;
+  }
+  return bytes;
+}
+
 export function decimalToBytes(text: string, scale: number): Buffer {
-  return bigintToTwosComplement(unscaledDecimal(text, scale));
+  const small = smallUnscaled(text, scale);
+  return small === undefined
+    ? bigintToTwosComplement(unscaledDecimal(text, scale))
+    : numberToTwosComplement(small);
 }
 
 export function bytesToDecimal(bytes: Uint8Array, scale: number): string {

@@ -3,7 +3,7 @@
  * capture runner encodes with toKeyValue(); a sink decodes with decodeEnvelope() and the layout
  * read from the writer schema (envelope-decoder.ts does both from a Kafka record).
  */
-import type { ChangeEvent, Op, Row, SourceInfo, TableSpec } from "../core/change-event.js";
+import type { ChangeEvent, ColumnSpec, Op, Row, SourceInfo, TableSpec } from "../core/change-event.js";
 import type { ColumnType } from "../core/column-type.js";
 import { RecordError } from "../core/errors.js";
 import { fromAvroNullable, fromAvroValue, toAvroNullable, toAvroValue } from "./column-values.js";
@@ -43,16 +43,20 @@ function rowToAvro(
 ): Record<string, unknown> | null {
   if (row === null) return null;
   const record: Record<string, unknown> = {};
-  layout.table.columns.forEach((column, index) => {
-    try {
-      record[layout.fieldNames[index] as string] = toAvroNullable(column.type, row[column.name]);
-    } catch (error) {
-      throw new RecordError(
-        `${event.table.topic} column "${column.name}" (version ${event.source.version}): ${(error as Error).message}`,
-        { code: (error as RecordError).code ?? "VALUE_TYPE", cause: error },
-      );
+  const columns = layout.table.columns;
+  const fieldNames = layout.fieldNames;
+  let index = 0;
+  try {
+    for (; index < columns.length; index++) {
+      const column = columns[index] as ColumnSpec;
+      record[fieldNames[index] as string] = toAvroNullable(column.type, row[column.name]);
     }
-  });
+  } catch (error) {
+    throw new RecordError(
+      `${event.table.topic} column "${columns[index]?.name}" (version ${event.source.version}): ${(error as Error).message}`,
+      { code: (error as RecordError).code ?? "VALUE_TYPE", cause: error },
+    );
+  }
   return record;
 }
 
@@ -65,13 +69,29 @@ function rowFromAvro(layout: EnvelopeLayout, record: Record<string, unknown> | n
   return row;
 }
 
+/** Index of each key column among the layout's columns, computed once per layout. */
+const keyIndexes = new WeakMap<EnvelopeLayout, readonly number[]>();
+
+function keyIndexesOf(layout: EnvelopeLayout): readonly number[] {
+  let indexes = keyIndexes.get(layout);
+  if (!indexes) {
+    indexes = layout.table.keyColumns.map((name) =>
+      layout.table.columns.findIndex((column) => column.name === name),
+    );
+    keyIndexes.set(layout, indexes);
+  }
+  return indexes;
+}
+
 /** The Avro key of the event's row (after, else before), or null for a keyless table or a truncate. */
 export function toKey(layout: EnvelopeLayout, event: ChangeEvent): Record<string, unknown> | null {
   const row = event.after ?? event.before;
   if (event.op === "t" || row === null || layout.table.keyColumns.length === 0) return null;
   const key: Record<string, unknown> = {};
-  for (const name of layout.table.keyColumns) {
-    const index = layout.table.columns.findIndex((column) => column.name === name);
+  const indexes = keyIndexesOf(layout);
+  for (let position = 0; position < indexes.length; position++) {
+    const index = indexes[position] as number;
+    const name = layout.table.keyColumns[position] as string;
     const column = layout.table.columns[index];
     const value = row[name];
     if (!column || value === null || value === undefined) {
@@ -94,7 +114,8 @@ export function toEnvelopeValue(layout: EnvelopeLayout, event: ChangeEvent, nowM
     source: toSourceBlock(event.source, event.table),
     op: event.op,
     ts_ms: nowMs,
-    unavailable_columns: [...event.unavailableColumns],
+    // avsc only reads it: no copy.
+    unavailable_columns: event.unavailableColumns as string[],
   };
 }
 

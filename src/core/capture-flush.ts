@@ -8,18 +8,23 @@
  *   partition's consumer sees it after that partition's earlier events.
  */
 import { toEnvelopeValue, toKey } from "../avro/envelope.js";
-import type { TributarySchemaRegistry } from "../avro/registry.js";
+import { EncodeArena } from "../avro/wire-writer.js";
 import { partitionForKey } from "../kafka/partitioner.js";
 import type { OutgoingRecord } from "../kafka/transactional-producer.js";
-import type { CaptureTopics } from "./capture-topics.js";
-import type { Batch, ChangeEvent, SourcePosition } from "./change-event.js";
+import type { CaptureTopics, TopicState } from "./capture-topics.js";
+import type { Batch, ChangeEvent, Op, SourcePosition } from "./change-event.js";
 
 export class Flush {
   readonly records: OutgoingRecord[] = [];
   /** Events (not records) by topic and op, for metrics. */
-  readonly counts = new Map<string, number>();
-  /** Source commit times of streamed events, for the commit→Kafka latency. */
+  readonly counts = new Map<string, Map<Op, number>>();
+  /**
+   * Source commit times of streamed events, for the commit→Kafka latency, run-length encoded
+   * (the events of one source transaction share theirs): [time, count, time, count, ...].
+   */
   readonly sourceTimes: number[] = [];
+  /** Where this flush's keys and values are encoded: freed with the flush. */
+  readonly arena = new EncodeArena();
   bytes = 0;
   events = 0;
   position: SourcePosition | undefined;
@@ -34,17 +39,33 @@ export class Flush {
     this.records.push(record);
     this.bytes += (record.key?.length ?? 0) + (record.value?.length ?? 0);
   }
+
+  count(topic: string, op: Op): void {
+    let ops = this.counts.get(topic);
+    if (!ops) {
+      ops = new Map();
+      this.counts.set(topic, ops);
+    }
+    ops.set(op, (ops.get(op) ?? 0) + 1);
+  }
+
+  sourceTime(tsMs: number): void {
+    const times = this.sourceTimes;
+    const last = times.length - 2;
+    if (last >= 0 && times[last] === tsMs) times[last + 1] = (times[last + 1] as number) + 1;
+    else times.push(tsMs, 1);
+  }
 }
 
 export interface EncoderOptions {
   readonly topics: CaptureTopics;
-  readonly registry: TributarySchemaRegistry;
 }
 
 /**
  * Adds `batch` to `flush`, skipping events at or below `highWater` (already in Kafka, or already
  * in this flush). Returns the new high-water version. A batch that brings nothing new and no
- * newer position leaves the flush untouched.
+ * newer position leaves the flush untouched. Encoding is synchronous; only a table seen in a new
+ * shape waits (for its topic and schema registration).
  */
 export async function addBatch(
   flush: Flush,
@@ -52,26 +73,22 @@ export async function addBatch(
   highWater: string | undefined,
   options: EncoderOptions,
 ): Promise<string | undefined> {
+  const now = Date.now();
   for (const event of batch.events) {
     if (highWater !== undefined && event.source.version <= highWater) continue;
-    await addEvent(flush, event, options);
+    const state = options.topics.knownState(event.table) ?? (await options.topics.stateFor(event.table));
+    addEvent(flush, event, state, now);
   }
   if (highWater !== undefined && batch.position.version <= highWater) return highWater;
   flush.position = batch.position;
   return batch.position.version;
 }
 
-async function addEvent(flush: Flush, event: ChangeEvent, options: EncoderOptions): Promise<void> {
-  const state = await options.topics.stateFor(event.table);
+function addEvent(flush: Flush, event: ChangeEvent, state: TopicState, now: number): void {
   const avroKey = toKey(state.layout, event);
   const key =
-    avroKey === null || state.keySchemaId === undefined
-      ? null
-      : await options.registry.encode(state.keySchemaId, avroKey);
-  const value = await options.registry.encode(
-    state.valueSchemaId,
-    toEnvelopeValue(state.layout, event, Date.now()),
-  );
+    avroKey === null || state.keyWriter === undefined ? null : flush.arena.write(state.keyWriter, avroKey);
+  const value = flush.arena.write(state.valueWriter, toEnvelopeValue(state.layout, event, now));
   const topic = event.table.topic;
   if (event.op === "t") {
     for (let partition = 0; partition < state.partitions; partition++)
@@ -82,7 +99,6 @@ async function addEvent(flush: Flush, event: ChangeEvent, options: EncoderOption
     if (event.op === "d" && key !== null) flush.push({ topic, partition, key, value: null });
   }
   flush.events++;
-  const label = `${topic}\u0000${event.op}`;
-  flush.counts.set(label, (flush.counts.get(label) ?? 0) + 1);
-  if (!event.source.snapshot) flush.sourceTimes.push(event.source.tsMs);
+  flush.count(topic, event.op);
+  if (!event.source.snapshot) flush.sourceTime(event.source.tsMs);
 }

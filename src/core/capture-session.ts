@@ -45,13 +45,38 @@ export interface SessionContext {
 }
 
 const TIMEOUT = Symbol("flush due");
+const SETTLED = Symbol("commit settled");
 
-function due<T>(pending: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
+/** Resolves with TIMEOUT after `ms` (at least 0); `cancel` clears the timer. */
+function timeout(ms: number): { promise: Promise<typeof TIMEOUT>; cancel: () => void } {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof TIMEOUT>((resolve) => {
+  const promise = new Promise<typeof TIMEOUT>((resolve) => {
     timer = setTimeout(() => resolve(TIMEOUT), Math.max(0, ms));
   });
-  return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+/** A flush being committed: `settled` resolves (never rejects) once it is done, `error` says how. */
+interface InFlight {
+  readonly settled: Promise<typeof SETTLED>;
+  error: unknown;
+  failed: boolean;
+}
+
+function startCommit(commit: Promise<void>): InFlight {
+  const inFlight: InFlight = {
+    error: undefined,
+    failed: false,
+    settled: commit.then(
+      () => SETTLED,
+      (error: unknown) => {
+        inFlight.failed = true;
+        inFlight.error = error;
+        return SETTLED;
+      },
+    ),
+  };
+  return inFlight;
 }
 
 export async function runSession(context: SessionContext): Promise<void> {
@@ -96,6 +121,13 @@ export async function runSession(context: SessionContext): Promise<void> {
   }
 }
 
+/**
+ * Batches into flushes, one Kafka transaction each, pipelined: while flush N commits, flush N+1
+ * is read and encoded. Commits stay strictly in order (N+1's transaction starts only after N's
+ * committed and the source was told), so the source position and its acknowledgement move
+ * exactly as without the pipeline. At most two flushes exist at a time: the one in flight and
+ * the one filling; a full one waits, and so does the source (backpressure).
+ */
 async function pump(
   context: SessionContext,
   producer: TransactionalProducer,
@@ -107,29 +139,62 @@ async function pump(
   const iterator = batches[Symbol.asyncIterator]();
   let highWater = committed?.version;
   let flush = new Flush();
-  // At most one batch is read ahead of the flush being committed: the source waits meanwhile.
+  let inFlight: InFlight | undefined;
+  let ended = false;
+  // At most one batch is read ahead of the flush being filled: the source waits meanwhile.
   let pending: Promise<IteratorResult<Batch>> | undefined;
+  const settle = async (): Promise<void> => {
+    const current = inFlight;
+    if (!current) return;
+    await current.settled;
+    inFlight = undefined;
+    if (current.failed) throw current.error;
+  };
+  const full = () => flush.events >= tuning.maxFlushEvents || flush.bytes >= tuning.maxFlushBytes;
   try {
     for (;;) {
+      if (inFlight?.failed) await settle();
+      const due =
+        !flush.isEmpty && (ended || full() || Date.now() >= flush.startedAt + tuning.maxFlushWaitMs);
+      if (due) {
+        // One transaction at a time: a due flush waits for the one in flight (and keeps filling
+        // meanwhile unless it is full or the source ended).
+        if (!inFlight) {
+          inFlight = startCommit(commitFlush(context, producer, flush));
+          flush = new Flush();
+          continue;
+        }
+        if (ended || full()) {
+          await settle();
+          continue;
+        }
+      }
+      if (ended) {
+        await settle();
+        break;
+      }
       pending ??= iterator.next();
-      const next = flush.isEmpty
-        ? await pending
-        : await due(pending, flush.startedAt + tuning.maxFlushWaitMs - Date.now());
-      if (next === TIMEOUT) {
-        await commitFlush(context, producer, flush);
-        flush = new Flush();
+      const timer =
+        !flush.isEmpty && !due ? timeout(flush.startedAt + tuning.maxFlushWaitMs - Date.now()) : undefined;
+      const waits: Promise<IteratorResult<Batch> | typeof TIMEOUT | typeof SETTLED>[] = [pending];
+      if (timer) waits.push(timer.promise);
+      if (inFlight) waits.push(inFlight.settled);
+      const next = await Promise.race(waits).finally(() => timer?.cancel());
+      if (next === TIMEOUT) continue;
+      if (next === SETTLED) {
+        await settle();
         continue;
       }
       pending = undefined;
-      if (next.done) break;
-      highWater = await addBatch(flush, next.value, highWater, { topics, registry: context.registry });
-      if (flush.events >= tuning.maxFlushEvents || flush.bytes >= tuning.maxFlushBytes) {
-        await commitFlush(context, producer, flush);
-        flush = new Flush();
+      if (next.done) {
+        ended = true;
+        continue;
       }
+      highWater = await addBatch(flush, next.value, highWater, { topics });
     }
-    if (!flush.isEmpty) await commitFlush(context, producer, flush);
   } finally {
+    // A commit left in flight must end before the producer disconnects.
+    await inFlight?.settled;
     // A read left pending must not become an unhandled rejection once the source is closed.
     pending?.catch(() => undefined);
     void iterator.return?.()?.catch(() => undefined);
@@ -151,13 +216,15 @@ async function commitFlush(
   metrics.flushSeconds.observe(labels, (performance.now() - started) / 1000);
   metrics.flushEvents.observe(labels, flush.events);
   metrics.flushBytes.observe(labels, flush.bytes);
-  for (const [label, count] of flush.counts) {
-    const [topic, op] = label.split("\u0000");
-    metrics.events.inc({ source: source.name, topic, op }, count);
+  for (const [topic, ops] of flush.counts) {
+    for (const [op, count] of ops) metrics.events.inc({ source: source.name, topic, op }, count);
   }
   let newest = 0;
-  for (const sourceTime of flush.sourceTimes) {
-    metrics.commitToKafkaSeconds.observe(labels, Math.max(0, committedAt - sourceTime) / 1000);
+  const latency = metrics.commitToKafkaSeconds.labels(labels);
+  for (let index = 0; index < flush.sourceTimes.length; index += 2) {
+    const sourceTime = flush.sourceTimes[index] as number;
+    const seconds = Math.max(0, committedAt - sourceTime) / 1000;
+    for (let event = flush.sourceTimes[index + 1] as number; event > 0; event--) latency.observe(seconds);
     newest = Math.max(newest, sourceTime);
   }
   if (newest > 0) metrics.lastSourceTime.set(labels, newest / 1000);

@@ -7,6 +7,7 @@
 import type { Admin } from "kafkajs";
 import { type EnvelopeLayout, keySchema, layoutOf, valueSchema } from "../avro/envelope-schema.js";
 import { SchemaRegistryError, type TributarySchemaRegistry } from "../avro/registry.js";
+import { type WireWriter, wireWriter } from "../avro/wire-writer.js";
 import { ensureTopics } from "../kafka/admin.js";
 import type { TableSpec } from "./change-event.js";
 import { TributaryError } from "./errors.js";
@@ -18,6 +19,9 @@ export interface TopicState {
   readonly partitions: number;
   readonly keySchemaId: number | undefined;
   readonly valueSchemaId: number;
+  /** Encoders of the registered key and value schemas (built once per registration). */
+  readonly keyWriter: WireWriter | undefined;
+  readonly valueWriter: WireWriter;
   /** JSON of the table's schemas: equal text, no new registration. */
   readonly fingerprint: string;
 }
@@ -58,6 +62,12 @@ export class CaptureTopics {
     for (const table of tables) await this.#register(table, partitions.get(table.topic));
   }
 
+  /** The state of `table` when it is already registered in this very shape (the hot path: no await). */
+  knownState(table: TableSpec): TopicState | undefined {
+    const known = this.#topics.get(table.topic);
+    return known && known.table === table ? known : undefined;
+  }
+
   /** The state to encode an event of `table` with; registers the table's shape when it is new. */
   async stateFor(table: TableSpec): Promise<TopicState> {
     const known = this.#topics.get(table.topic);
@@ -95,6 +105,8 @@ export class CaptureTopics {
       partitions,
       keySchemaId,
       valueSchemaId,
+      keyWriter: key && keySchemaId !== undefined ? wireWriter(keySchemaId, key) : undefined,
+      valueWriter: wireWriter(valueSchemaId, value),
       fingerprint: fingerprintOf(table),
     };
     this.#topics.set(table.topic, state);

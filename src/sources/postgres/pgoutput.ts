@@ -69,7 +69,7 @@ class Reader {
   constructor(private readonly buffer: Buffer) {}
 
   byte(): number {
-    return this.buffer.readUInt8(this.offset++);
+    return this.buffer[this.offset++] as number;
   }
   int16(): number {
     const value = this.buffer.readInt16BE(this.offset);
@@ -92,6 +92,12 @@ class Reader {
     this.offset = end + 1;
     return value;
   }
+  /** `length` bytes of UTF-8 text, decoded without a Buffer view in between. */
+  text(length: number): string {
+    const value = this.buffer.toString("utf8", this.offset, this.offset + length);
+    this.offset += length;
+    return value;
+  }
   bytes(length: number): Buffer {
     const value = this.buffer.subarray(this.offset, this.offset + length);
     this.offset += length;
@@ -99,16 +105,22 @@ class Reader {
   }
 }
 
+const KIND_NULL = 0x6e; // 'n'
+const KIND_UNCHANGED = 0x75; // 'u'
+const KIND_TEXT = 0x74; // 't'
+
 function readTuple(reader: Reader): Tuple {
   const count = reader.int16();
-  const values: TupleValue[] = [];
+  const values = new Array<TupleValue>(count);
   for (let index = 0; index < count; index++) {
-    const kind = String.fromCharCode(reader.byte());
-    if (kind === "n") values.push(null);
-    else if (kind === "u") values.push(UNCHANGED);
-    else if (kind === "t") values.push(reader.bytes(reader.int32()).toString("utf8"));
-    else
-      throw new Error(`pgoutput: unexpected tuple value kind ${JSON.stringify(kind)} (binary mode is off)`);
+    const kind = reader.byte();
+    if (kind === KIND_TEXT) values[index] = reader.text(reader.int32());
+    else if (kind === KIND_NULL) values[index] = null;
+    else if (kind === KIND_UNCHANGED) values[index] = UNCHANGED;
+    else {
+      const shown = JSON.stringify(String.fromCharCode(kind));
+      throw new Error(`pgoutput: unexpected tuple value kind ${shown} (binary mode is off)`);
+    }
   }
   return values;
 }

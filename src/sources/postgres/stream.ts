@@ -14,7 +14,7 @@ import { clientConfig, type PostgresConnection, translateError } from "./connect
 import { changeEvent, decodeRow, keyRow } from "./events.js";
 import { type PgoutputMessage, POSTGRES_EPOCH_MICROS, TextPgoutputPlugin } from "./pgoutput.js";
 import { BoundedQueue } from "./queue.js";
-import { formatLsn, markerVersion, streamVersion } from "./version.js";
+import { formatLsn, markerVersion, versionAt, versionPrefix } from "./version.js";
 
 export const HEARTBEAT_PREFIX = "tributary.heartbeat";
 
@@ -42,6 +42,9 @@ export interface StreamOptions {
 
 interface Transaction {
   readonly commitLsn: bigint;
+  /** formatLsn(commitLsn) and versionPrefix(commitLsn), once per transaction rather than per event. */
+  readonly lsn: string;
+  readonly versionPrefix: string;
   readonly tsMs: number;
   readonly xid: number;
   sequence: number;
@@ -136,12 +139,14 @@ export class SlotStream {
     };
     try {
       for (;;) {
-        const message = await this.queue.take(signal);
+        const message = this.queue.poll() ?? (await this.queue.take(signal));
         if (!message) return;
         switch (message.tag) {
           case "begin":
             transaction = {
               commitLsn: message.commitLsn,
+              lsn: formatLsn(message.commitLsn),
+              versionPrefix: versionPrefix(message.commitLsn),
               tsMs: Number((message.commitTimeMicros + POSTGRES_EPOCH_MICROS) / 1000n),
               xid: message.xid,
               sequence: 0,
@@ -242,12 +247,12 @@ export class SlotStream {
     const source = (): SourceInfo => {
       transaction.sequence += 1;
       return {
-        version: streamVersion(transaction.commitLsn, transaction.sequence),
+        version: versionAt(transaction.versionPrefix, transaction.sequence),
         connector: "postgres",
         tsMs: transaction.tsMs,
         snapshot: false,
         db: this.options.db,
-        lsn: formatLsn(transaction.commitLsn),
+        lsn: transaction.lsn,
         txId: transaction.xid,
       };
     };

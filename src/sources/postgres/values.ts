@@ -46,7 +46,42 @@ function epochDays(text: string): number {
   return Math.round(date.getTime() / DAY_MS);
 }
 
+/** Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's days_from_civil), year >= 1. */
+function civilDays(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
+}
+
+/** The value of `count` ASCII digits at `at`, or -1 if one of them is not a digit. */
+function digits(text: string, at: number, count: number): number {
+  let value = 0;
+  for (let index = at; index < at + count; index++) {
+    const digit = text.charCodeAt(index) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/** "YYYY-MM-DD" at the start of `text` as epoch days, or undefined when it is not that plain form. */
+function plainDateDays(text: string): number | undefined {
+  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return undefined; // '-'
+  const year = digits(text, 0, 4);
+  const month = digits(text, 5, 2);
+  const day = digits(text, 8, 2);
+  if (year < 1 || month < 1 || day < 1) return undefined;
+  return civilDays(year, month, day);
+}
+
 export const decodeDate: Decoder = (text) => {
+  if (text.length === 10) {
+    const days = plainDateDays(text);
+    if (days !== undefined) return days;
+  }
   if (text === "infinity") return DATE_INFINITY;
   if (text === "-infinity") return -DATE_INFINITY;
   return epochDays(text);
@@ -72,7 +107,61 @@ function offsetSeconds(offset: string): number {
   return sign * (Number(hours) * 3600 + Number(minutes) * 60 + Number(seconds));
 }
 
+/**
+ * The common form, "YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM[:SS]]]" (a 4-digit AD year), read
+ * without a regex, a Date or intermediate strings; undefined for anything else (the general path).
+ */
+function plainTimestampMicros(text: string): number | undefined {
+  const length = text.length;
+  if (length < 19 || text.charCodeAt(10) !== 32 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) {
+    return undefined;
+  }
+  const days = plainDateDays(text);
+  const hours = digits(text, 11, 2);
+  const minutes = digits(text, 14, 2);
+  const seconds = digits(text, 17, 2);
+  if (days === undefined || hours < 0 || minutes < 0 || seconds < 0) return undefined;
+  let position = 19;
+  let micros = 0;
+  if (text.charCodeAt(position) === 46) {
+    // '.': one to six fractional digits
+    let scale = 100_000;
+    position++;
+    while (position < length && scale >= 1) {
+      const digit = text.charCodeAt(position) - 48;
+      if (digit < 0 || digit > 9) break;
+      micros += digit * scale;
+      scale /= 10;
+      position++;
+    }
+  }
+  let offset = 0;
+  if (position < length) {
+    const sign = text.charCodeAt(position);
+    if (sign !== 43 && sign !== 45) return undefined; // '+' or '-'
+    const parts = [0, 0, 0];
+    let part = 0;
+    position++;
+    for (;;) {
+      const value = digits(text, position, 2);
+      if (value < 0) return undefined;
+      parts[part] = value;
+      position += 2;
+      if (position === length) break;
+      if (text.charCodeAt(position) !== 58 || part === 2) return undefined;
+      position++;
+      part++;
+    }
+    offset =
+      (sign === 45 ? -1 : 1) *
+      ((parts[0] as number) * 3600 + (parts[1] as number) * 60 + (parts[2] as number));
+  }
+  return (days * 86_400 + hours * 3600 + minutes * 60 + seconds - offset) * 1_000_000 + micros;
+}
+
 function timestampMicros(text: string): number {
+  const plain = plainTimestampMicros(text);
+  if (plain !== undefined) return plain;
   if (text === "infinity") return TIMESTAMP_INFINITY;
   if (text === "-infinity") return -TIMESTAMP_INFINITY;
   const match = TIMESTAMP.exec(text);

@@ -26,17 +26,37 @@ function hex16(value: bigint): string {
   return value.toString(16).toUpperCase().padStart(16, "0");
 }
 
+const ZEROS = "0000000000000000";
+
+/** A sequence (a non-negative safe integer) as 16 upper-case hex digits, without a bigint. */
+function sequenceHex(sequence: number): string {
+  const digits = sequence.toString(16).toUpperCase();
+  return digits.length >= 16 ? digits : ZEROS.slice(digits.length) + digits;
+}
+
+/**
+ * The part of a version before its sequence: computed once per transaction (or snapshot), so
+ * each event only appends its sequence (versionAt).
+ */
+export function versionPrefix(lsn: bigint): string {
+  return `${hex16(lsn)}-`;
+}
+
+export function versionAt(prefix: string, sequence: number): string {
+  return prefix + sequenceHex(sequence);
+}
+
 /** The version of the `sequence`-th change (from 1) of the transaction that commits at `commitLsn`. */
 export function streamVersion(commitLsn: bigint, sequence: number): string {
-  return `${hex16(commitLsn)}-${hex16(BigInt(sequence))}`;
+  return versionAt(versionPrefix(commitLsn), sequence);
 }
 
 /** The version of a batch that carries only a heartbeat (or another position) at `lsn`. */
 export function markerVersion(lsn: bigint): string {
-  return `${hex16(lsn)}-${hex16(0n)}`;
+  return versionAt(versionPrefix(lsn), 0);
 }
 
 /** The version of the `ordinal`-th row (from 1) of a snapshot consistent at `consistentPoint`. */
 export function snapshotVersion(consistentPoint: bigint, ordinal: number): string {
-  return `${hex16(consistentPoint - 1n)}-${hex16(BigInt(ordinal))}`;
+  return versionAt(versionPrefix(consistentPoint - 1n), ordinal);
 }

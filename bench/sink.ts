@@ -1,8 +1,9 @@
 /**
  * `npm run bench:sink`: Kafka → warehouse sink (postgres dialect, the local `warehouse` database).
  *
- * 1. BENCH_EVENTS change events over BENCH_TABLES topics are produced to Kafka beforehand (not
- *    measured): the first half inserts every key, the second half updates each of those keys.
+ * 1. BENCH_EVENTS change events over BENCH_TABLES topics are produced to Kafka beforehand, by a
+ *    child process (not measured, and not in this process's RSS): the first half inserts every
+ *    key, the second half updates each of those keys.
  * 2. A WarehouseSink (in this process) consumes them from earliest into a fresh schema; measured
  *    from the moment it joined its group until its group committed every partition to the end
  *    (offsets are committed only after the warehouse transaction that applied them).
@@ -12,11 +13,14 @@
  *
  * Needs the local stack (npm run stack:up). Prints a table and writes bench/out/sink-*.json.
  */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { performance } from "node:perf_hooks";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { type Admin, Kafka, logLevel } from "kafkajs";
 import pg from "pg";
-import type { TableSpec } from "../src/core/change-event.js";
 import type { ColumnType } from "../src/core/column-type.js";
 import type { SinkConfig } from "../src/core/config/index.js";
 import { createLogger } from "../src/core/logger.js";
@@ -33,7 +37,9 @@ const partitions = Number(process.env.BENCH_PARTITIONS ?? 1);
 const keysPerTable = Math.floor(events / 2 / tableCount);
 const totalEvents = keysPerTable * tableCount * 2;
 const produceChunk = 5_000; // a record batch stays under the broker's 1 MB message limit
-const runId = `benchsink_${Date.now().toString(36)}`;
+/** Set in the producing child process: the run it produces for. */
+const producerRun = process.env.BENCH_SINK_PRODUCE;
+const runId = producerRun ?? `benchsink_${Date.now().toString(36)}`;
 const schema = runId;
 const groupId = `${runId}_group`;
 const warehouse = { ...stack.postgres, database: "warehouse" };
@@ -47,6 +53,9 @@ const columns: readonly (readonly [string, ColumnType])[] = [
 ];
 const statuses = ["new", "paid", "shipped", "returned"];
 const baseMicros = 1_700_000_000_000_000;
+const tables = Array.from({ length: tableCount }, (_, index) =>
+  tableSpec(`${runId}.public.t${index}`, columns, ["id"]),
+);
 
 /** The row of key `id` as its insert (`round` 0) or its update (`round` 1) writes it. */
 function rowOf(id: number, round: number) {
@@ -64,24 +73,41 @@ function sequenceOf(table: number, id: number, round: number): number {
   return round * keysPerTable * tableCount + table * keysPerTable + id;
 }
 
-async function produce(producer: EnvelopeProducer, tables: readonly TableSpec[]): Promise<void> {
-  for (const round of [0, 1]) {
-    for (const [index, table] of tables.entries()) {
-      const encode = await producer.encoder(table);
-      for (let first = 1; first <= keysPerTable; first += produceChunk) {
-        const batch: EventInput[] = [];
-        for (let id = first; id < first + produceChunk && id <= keysPerTable; id++) {
-          const sequence = sequenceOf(index, id, round);
-          batch.push({ op: round === 0 ? "c" : "u", version: sequence, row: rowOf(id, round) });
+async function produce(): Promise<void> {
+  const producer = new EnvelopeProducer();
+  try {
+    for (const table of tables) await producer.createTopic(table.topic, partitions);
+    for (const round of [0, 1]) {
+      for (const [index, table] of tables.entries()) {
+        const encode = await producer.encoder(table);
+        for (let first = 1; first <= keysPerTable; first += produceChunk) {
+          const batch: EventInput[] = [];
+          for (let id = first; id < first + produceChunk && id <= keysPerTable; id++) {
+            const sequence = sequenceOf(index, id, round);
+            batch.push({ op: round === 0 ? "c" : "u", version: sequence, row: rowOf(id, round) });
+          }
+          await producer.sendRaw(table.topic, encode(batch));
         }
-        await producer.sendRaw(table.topic, encode(batch));
       }
     }
+  } finally {
+    await producer.close();
   }
 }
 
+/** Runs produce() in a child process: this script again, with BENCH_SINK_PRODUCE set. */
+async function produceInChild(): Promise<void> {
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv.filter((flag) => !flag.startsWith("--cpu-prof")), fileURLToPath(import.meta.url)],
+    { env: { ...process.env, BENCH_SINK_PRODUCE: runId }, stdio: "inherit" },
+  );
+  const [code] = await once(child, "exit");
+  if (code !== 0) throw new Error(`the producing process exited ${code}`);
+}
+
 /** The final rows, as the sink leaves them, in the target's column order, as CSV. */
-function finalRowsCsv(tables: readonly TableSpec[]): Readable {
+function finalRowsCsv(): Readable {
   const loadedAt = `${timestampText(Date.now() * 1000)}+00`;
   return Readable.from(
     (function* () {
@@ -104,45 +130,37 @@ function finalRowsCsv(tables: readonly TableSpec[]): Readable {
   );
 }
 
-/** Polls until `groupId` has committed every partition of `topics` to its end. */
-async function waitCommitted(producer: EnvelopeProducer, topics: readonly string[], running: Promise<void>) {
-  const admin = producer.kafka.admin();
-  await admin.connect();
-  try {
-    const ends = new Map<string, Map<number, string>>();
-    for (const topic of topics) {
-      const offsets = await admin.fetchTopicOffsets(topic);
-      ends.set(topic, new Map(offsets.map((offset) => [offset.partition, offset.high])));
-    }
-    for (;;) {
-      const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
-      const done = committed.every(({ topic, partitions: list }) =>
-        list.every((partition) => ends.get(topic)?.get(partition.partition) === partition.offset),
-      );
-      if (done) return performance.now();
-      await Promise.race([sleep(50), running]);
-    }
-  } finally {
-    await admin.disconnect();
+/** Polls until the sink's group has committed every partition to its end; returns when. */
+async function waitCommitted(admin: Admin, running: Promise<void>): Promise<number> {
+  const topics = tables.map((table) => table.topic);
+  const ends = new Map<string, Map<number, string>>();
+  for (const topic of topics) {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    ends.set(topic, new Map(offsets.map((offset) => [offset.partition, offset.high])));
+  }
+  for (;;) {
+    const committed = await admin.fetchOffsets({ groupId, topics });
+    const done = committed.every(({ topic, partitions: list }) =>
+      list.every((partition) => ends.get(topic)?.get(partition.partition) === partition.offset),
+    );
+    if (done) return performance.now();
+    await Promise.race([sleep(50), running]);
   }
 }
 
 async function main(): Promise<void> {
-  const producer = new EnvelopeProducer();
+  const admin = new Kafka({ brokers: [...stack.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
   const client = new pg.Client(warehouse);
   await client.connect();
-  const tables = Array.from({ length: tableCount }, (_, index) =>
-    tableSpec(`${runId}.public.t${index}`, columns, ["id"]),
-  );
   const controller = new AbortController();
   let running: Promise<void> | undefined;
   try {
     process.stdout.write(
       `producing ${totalEvents.toLocaleString("en-US")} events over ${tableCount} topics ...\n`,
     );
-    for (const table of tables) await producer.createTopic(table.topic, partitions);
     const producedAt = performance.now();
-    await produce(producer, tables);
+    await produceInChild();
     const produceSeconds = (performance.now() - producedAt) / 1000;
 
     process.stdout.write("tributary: the sink drains the topics into the warehouse ...\n");
@@ -170,11 +188,7 @@ async function main(): Promise<void> {
     running.catch(() => undefined);
     while (!(await sink.readiness()).ready) await Promise.race([sleep(10), running]);
     const joinedAt = performance.now();
-    const doneAt = await waitCommitted(
-      producer,
-      tables.map((table) => table.topic),
-      running,
-    );
+    const doneAt = await waitCommitted(admin, running);
     const sinkSeconds = (doneAt - joinedAt) / 1000;
     controller.abort();
     await running;
@@ -196,7 +210,7 @@ async function main(): Promise<void> {
     process.stdout.write("ceiling: COPY of the same final rows into a plain table ...\n");
     const ceilingTable = `"${schema}"."copy_ceiling"`;
     await client.query(`CREATE TABLE ${ceilingTable} (LIKE "${schema}"."${runId}_t0")`);
-    const ceilingSeconds = await copySeconds(warehouse, ceilingTable, finalRowsCsv(tables));
+    const ceilingSeconds = await copySeconds(warehouse, ceilingTable, finalRowsCsv());
 
     const ours = totalEvents / sinkSeconds;
     const ceiling = totalEvents / 2 / ceilingSeconds;
@@ -244,22 +258,16 @@ async function main(): Promise<void> {
     await running?.catch(() => undefined);
     await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
     await client.end();
-    await cleanUp(producer, tables);
-    await producer.close();
+    await cleanUp(admin);
+    await admin.disconnect();
   }
 }
 
 /** The run's topics, subjects and consumer group go away. */
-async function cleanUp(producer: EnvelopeProducer, tables: readonly TableSpec[]): Promise<void> {
-  const admin = producer.kafka.admin();
-  await admin.connect();
-  try {
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(runId));
-    if (topics.length > 0) await admin.deleteTopics({ topics });
-  } finally {
-    await admin.disconnect();
-  }
+async function cleanUp(admin: Admin): Promise<void> {
+  await admin.deleteGroups([groupId]).catch(() => undefined);
+  const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(runId));
+  if (topics.length > 0) await admin.deleteTopics({ topics });
   for (const table of tables) {
     for (const subject of [`${table.topic}-key`, `${table.topic}-value`]) {
       const url = `${stack.registryUrl}/subjects/${encodeURIComponent(subject)}`;
@@ -269,4 +277,5 @@ async function cleanUp(producer: EnvelopeProducer, tables: readonly TableSpec[])
   }
 }
 
-await main();
+if (producerRun) await produce();
+else await main();

@@ -5,9 +5,13 @@
  * in its own transaction (each idempotent), until the bad row is found: that row goes to the DLQ,
  * the others are applied.
  */
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
 import { classify, type ErrorAction, RecordError } from "../../core/errors.js";
 import type { RecordOrigin, Segment, StagedRow, TruncateMark } from "./batch.js";
+import { copyLine, copyStaged } from "./copy-text.js";
 import { foldIdentifier } from "./identifier.js";
 import {
   type DeleteMode,
@@ -33,6 +37,9 @@ import {
 import type { Dialect } from "./typemap.js";
 import { timestampText, toParameter } from "./values.js";
 
+/** COPY data goes to the server in pieces of about this many characters. */
+const COPY_PIECE_CHARS = 256 * 1024;
+
 /** Redshift's limit of bind parameters per statement. */
 export const MAX_PARAMETERS = 32_767;
 /** Redshift's statement limit is 16 MB; parameter bytes per statement stay well under it. */
@@ -51,7 +58,9 @@ export function warehouseAction(error: unknown): ErrorAction {
 }
 
 function msToTimestamptz(ms: number): string | null {
-  return Number.isFinite(ms) && ms > 0 ? `${timestampText(BigInt(Math.trunc(ms)) * 1000n)}+00` : null;
+  if (!Number.isFinite(ms) || ms <= 0) return null;
+  const micros = Math.trunc(ms) * 1000;
+  return `${timestampText(Number.isSafeInteger(micros) ? micros : BigInt(Math.trunc(ms)) * 1000n)}+00`;
 }
 
 function parameterSize(value: unknown): number {
@@ -80,6 +89,10 @@ export function chunkTuples<T extends readonly unknown[]>(tuples: readonly T[], 
   return chunks;
 }
 
+async function run(client: pg.PoolClient, statement: Statement): Promise<void> {
+  await client.query(statement.text, statement.values as unknown[]);
+}
+
 export interface ApplierOptions {
   readonly pool: pg.Pool;
   readonly dialect: Dialect;
@@ -95,8 +108,10 @@ export class BatchApplier {
 
   #stagedTuple(model: TableModel, row: StagedRow, loadedAt: string): unknown[] {
     const { dialect } = this.#options;
-    return [
-      ...model.columns.map((column) => toParameter(column.type, row.values[column.name], dialect)),
+    const tuple: unknown[] = [];
+    for (const column of model.columns)
+      tuple.push(toParameter(column.type, row.values[column.name], dialect));
+    tuple.push(
       row.version,
       row.op,
       row.deleted,
@@ -105,13 +120,46 @@ export class BatchApplier {
       row.origin.topic,
       row.origin.partition,
       row.origin.offset,
-    ];
+    );
+    return tuple;
   }
 
-  #rowStatements(model: TableModel, rows: readonly StagedRow[], loadedAt: string): Statement[] {
+  /** Loads the rows into the staging table: COPY on Postgres, multi-row INSERTs on Redshift. */
+  async #loadStaging(
+    client: pg.PoolClient,
+    model: TableModel,
+    rows: readonly StagedRow[],
+    loadedAt: string,
+  ): Promise<void> {
+    const { dialect } = this.#options;
+    if (dialect === "redshift") {
+      const tuples = rows.map((row) => this.#stagedTuple(model, row, loadedAt));
+      for (const chunk of chunkTuples(tuples, stagedColumnNames(model).length)) {
+        await run(client, insertStaged(model, chunk, dialect));
+      }
+      return;
+    }
+    const text = Readable.from(this.#copyText(model, rows, loadedAt), { objectMode: false });
+    await pipeline(text, client.query(copyFrom(copyStaged(model))));
+  }
+
+  /** The rows as COPY text, in pieces of about COPY_PIECE_CHARS. */
+  *#copyText(model: TableModel, rows: readonly StagedRow[], loadedAt: string): Generator<string> {
+    let piece = "";
+    for (const row of rows) {
+      piece += copyLine(this.#stagedTuple(model, row, loadedAt));
+      if (piece.length >= COPY_PIECE_CHARS) {
+        yield piece;
+        piece = "";
+      }
+    }
+    if (piece.length > 0) yield piece;
+  }
+
+  /** After the load: the TOAST/delete markers, then the version-guarded merge (merge-sql.ts). */
+  #mergeStatements(model: TableModel, rows: readonly StagedRow[]): Statement[] {
     const { dialect, deletes } = this.#options;
     const known = new Set(model.columns.map((column) => column.name));
-    const tuples = rows.map((row) => this.#stagedTuple(model, row, loadedAt));
     const markers: [number, string, string | null][] = [];
     const unavailableColumns = new Set<string>();
     for (const row of rows) {
@@ -123,10 +171,7 @@ export class BatchApplier {
         unavailableColumns.add(column);
       }
     }
-    const statements: Statement[] = [...createStaging(model, dialect)];
-    for (const chunk of chunkTuples(tuples, stagedColumnNames(model).length)) {
-      statements.push(insertStaged(model, chunk, dialect));
-    }
+    const statements: Statement[] = [];
     for (const chunk of chunkTuples(markers, 3)) statements.push(insertUnavailable(chunk));
     statements.push(...dropStaleStaged(model, dialect, deletes));
     for (const column of unavailableColumns) statements.push(fillUnavailable(model, column, dialect));
@@ -163,16 +208,13 @@ export class BatchApplier {
       "SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2",
       [foldIdentifier(model.schema, dialect), foldIdentifier(model.table, dialect)],
     );
-    for (const statement of [
-      ...(exists.rows.length > 0 ? [truncateRows(model, dialect, deletes, event)] : []),
-      storeTruncateVersion(model, dialect, mark.version, storedVersion !== undefined),
-    ]) {
-      await client.query(statement.text, [...statement.values]);
-    }
+    if (exists.rows.length > 0) await run(client, truncateRows(model, dialect, deletes, event));
+    await run(client, storeTruncateVersion(model, dialect, mark.version, storedVersion !== undefined));
   }
 
   /** All segments in one transaction; a failure rolls everything back and is thrown. */
   async #transaction(model: TableModel, segments: readonly Segment[]): Promise<void> {
+    const { dialect } = this.#options;
     const client = await this.#options.pool.connect();
     let failure: unknown;
     try {
@@ -183,9 +225,9 @@ export class BatchApplier {
           await this.#truncate(client, model, segment.truncate, loadedAt);
           continue;
         }
-        for (const statement of this.#rowStatements(model, segment.rows, loadedAt)) {
-          await client.query(statement.text, [...statement.values]);
-        }
+        for (const statement of createStaging(model, dialect)) await run(client, statement);
+        await this.#loadStaging(client, model, segment.rows, loadedAt);
+        for (const statement of this.#mergeStatements(model, segment.rows)) await run(client, statement);
       }
       await client.query("COMMIT");
     } catch (error) {

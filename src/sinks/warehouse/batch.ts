@@ -64,15 +64,27 @@ export function chunkBySize<T>(
   return chunks;
 }
 
-function keyText(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) => {
-    if (typeof item === "bigint") return item.toString();
-    if (item && typeof item === "object" && (item as { type?: string }).type === "Buffer") {
-      return Buffer.from((item as { data: number[] }).data).toString("hex");
-    }
-    return item;
-  });
+function jsonReplacer(_key: string, item: unknown): unknown {
+  if (typeof item === "bigint") return item.toString();
+  if (item && typeof item === "object" && (item as { type?: string }).type === "Buffer") {
+    return Buffer.from((item as { data: number[] }).data).toString("hex");
+  }
+  return item;
 }
+
+/**
+ * A key value as text that no other value of the key column maps to. Numbers and bigints give
+ * their digits (so an int32 key widened to int64 stays the same key), strings are quoted, bytes
+ * are hex: each part is self-delimiting, so the parts join with commas.
+ */
+function keyPart(value: unknown): string {
+  if (typeof value === "bigint" || typeof value === "number") return String(value);
+  if (typeof value === "string") return JSON.stringify(value);
+  if (Buffer.isBuffer(value)) return `x${value.toString("hex")}`;
+  return JSON.stringify(value, jsonReplacer);
+}
+
+const noColumns: ReadonlySet<string> = new Set();
 
 /** The row an event stages; `key` is the decoded Kafka key when there is one. */
 export function stagedRowOf(event: ChangeEvent, key: Row | null, origin: RecordOrigin): StagedRow {
@@ -93,13 +105,18 @@ export function stagedRowOf(event: ChangeEvent, key: Row | null, origin: RecordO
     }
     values[column] = value;
   }
+  let keyId = keyPart(values[keyColumns[0] as string]);
+  for (let index = 1; index < keyColumns.length; index++) {
+    keyId += `,${keyPart(values[keyColumns[index] as string])}`;
+  }
   return {
-    keyId: keyText(keyColumns.map((column) => values[column])),
+    keyId,
     version: event.source.version,
     op: event.op,
     deleted,
     values,
-    unavailable: new Set(deleted ? [] : event.unavailableColumns),
+    unavailable:
+      deleted || event.unavailableColumns.length === 0 ? noColumns : new Set(event.unavailableColumns),
     keepStoredValues: deleted,
     sourceTsMs: event.source.tsMs,
     origin,

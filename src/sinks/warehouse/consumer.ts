@@ -67,6 +67,9 @@ export function matchingTopics(all: readonly string[], patterns: readonly string
     .sort();
 }
 
+/** Partitions handled concurrently; the warehouse pool has as many connections. */
+export const PARTITIONS_IN_FLIGHT = 2;
+
 function delay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
@@ -169,7 +172,8 @@ async function consumeUntilTopicsChange(
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      // Two partitions at once: one is decoded while the warehouse applies the other's batch.
+      partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT,
       eachBatch,
     });
     logger.info({ topics }, "consuming");

@@ -14,7 +14,7 @@ import { createLogger, type Logger } from "../../core/logger.js";
 import { retry } from "../../core/retry.js";
 import { BatchApplier, warehouseAction } from "./apply.js";
 import { type RecordOrigin, type StagedRow, segments, stagedRowOf, type TruncateMark } from "./batch.js";
-import { type ChunkContext, consumeTopics, type PartitionChunk } from "./consumer.js";
+import { type ChunkContext, consumeTopics, PARTITIONS_IN_FLIGHT, type PartitionChunk } from "./consumer.js";
 import { RecordDecoder } from "./decode.js";
 import { DeadLetterQueue, type DeadLetterRecord } from "./dlq.js";
 import { TableManager } from "./tables.js";
@@ -78,6 +78,8 @@ export class WarehouseSink {
   readonly #tables: TableManager;
   readonly #applier: BatchApplier;
   readonly #decoder: RecordDecoder;
+  /** The last micro-batch being applied, per warehouse table (see #exclusive). */
+  readonly #applying = new Map<string, Promise<void>>();
   #joined = false;
   #signal: AbortSignal = new AbortController().signal;
 
@@ -104,7 +106,8 @@ export class WarehouseSink {
                 rejectUnauthorized: connection.sslmode.startsWith("verify"),
                 ca: connection.ca,
               },
-      max: 2,
+      // A transaction per partition in flight, and one for table preparation and /readyz.
+      max: PARTITIONS_IN_FLIGHT + 1,
       connectionTimeoutMillis: 10_000,
     });
     // An idle client whose server went away must not crash the process; the next query reconnects.
@@ -166,6 +169,26 @@ export class WarehouseSink {
     }
   }
 
+  /**
+   * Runs `work` when no other micro-batch of the same warehouse table is being applied: two
+   * partitions (or two topics mapped to one table) are consumed concurrently, and concurrent
+   * merges into one table could each miss the other's uncommitted rows.
+   */
+  async #exclusive<T>(table: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.#applying.get(table) ?? Promise.resolve();
+    const current = previous.then(work);
+    const settled = current.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#applying.set(table, settled);
+    try {
+      return await current;
+    } finally {
+      if (this.#applying.get(table) === settled) this.#applying.delete(table);
+    }
+  }
+
   /** Retries outages without limit (capped backoff), pausing the partition meanwhile. */
   async #retrying<T>(work: () => Promise<T>, context: ChunkContext): Promise<T> {
     let resume: (() => void) | undefined;
@@ -219,10 +242,12 @@ export class WarehouseSink {
       for (const message of chunk.messages) {
         const origin = { topic: chunk.topic, partition: chunk.partition, offset: message.offset };
         try {
-          const decoded = await this.#retrying(
-            () => this.#decoder.decode({ topic: chunk.topic, key: message.key, value: message.value }),
-            context,
-          );
+          const record = { topic: chunk.topic, key: message.key, value: message.value };
+          // Retried only when the registry fails: the retry helper stays off the per-record path.
+          const decoded = await this.#decoder.decode(record).catch((error: unknown) => {
+            if (error instanceof RecordError) throw error;
+            return this.#retrying(() => this.#decoder.decode(record), context);
+          });
           if (!decoded) continue; // a tombstone: the delete before it did the work
           const spec = decoded.event.table;
           table = {
@@ -241,7 +266,12 @@ export class WarehouseSink {
           deadLetter(origin, error);
         }
       }
-      if (table) await this.#applyTable(table, rows, truncates, context, deadLetter);
+      if (table) {
+        const target = table;
+        await this.#exclusive(target.name, () =>
+          this.#applyTable(target, rows, truncates, context, deadLetter),
+        );
+      }
       if (deadLetters.length > 0) {
         await this.#retrying(() => dlq.send(deadLetters), context);
         for (const letter of deadLetters)

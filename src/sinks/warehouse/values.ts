@@ -31,8 +31,36 @@ function dateOf(days: bigint): string {
   return iso.slice(0, 10);
 }
 
+function twoDigits(value: number): string {
+  return value < 10 ? `0${value}` : String(value);
+}
+
+/** The last day formatted: consecutive rows mostly share it. */
+let lastDay = Number.NaN;
+let lastDayText = "";
+
+function dateOfDay(day: number): string {
+  if (day !== lastDay) {
+    lastDayText = dateOf(BigInt(day));
+    lastDay = day;
+  }
+  return lastDayText;
+}
+
+/** Year 10000: below it, Date's ISO text has the 4-digit year the slow path makes. */
+const MICROS_YEAR_10000 = 253_402_300_800_000_000;
+
 /** Microseconds since the epoch → "YYYY-MM-DD HH:MM:SS.ffffff" (UTC). */
 export function timestampText(microsValue: unknown): string {
+  if (typeof microsValue === "number" && microsValue >= 0 && microsValue < MICROS_YEAR_10000) {
+    // The common case in number arithmetic: this runs for every timestamp of every row.
+    const day = Math.floor(microsValue / 86_400_000_000);
+    const micros = microsValue - day * 86_400_000_000;
+    const seconds = Math.floor(micros / 1_000_000);
+    const hours = Math.floor(seconds / 3600);
+    const minutes = Math.floor(seconds / 60) % 60;
+    return `${dateOfDay(day)} ${twoDigits(hours)}:${twoDigits(minutes)}:${twoDigits(seconds % 60)}.${String(micros % 1_000_000).padStart(6, "0")}`;
+  }
   const micros = toBigInt(microsValue);
   let days = micros / MICROS_PER_DAY;
   let rest = micros % MICROS_PER_DAY;

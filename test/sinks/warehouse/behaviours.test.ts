@@ -163,6 +163,67 @@ describe("the warehouse sink: deletes, TOAST, truncates, schema changes", () => 
   });
 });
 
+describe("the warehouse sink: values", () => {
+  it("stores every column type exactly, awkward text included (COPY text format on Postgres)", async () => {
+    const awkward = "tab\there\nnew line\r\\back\\slash \\N ünï 名 'q' \"d\"";
+    const columns: [string, ColumnType, unknown, string][] = [
+      ["flag", { kind: "boolean" }, true, "true"],
+      ["small", { kind: "int16" }, -32_768, "-32768"],
+      ["medium", { kind: "int32" }, 2_147_483_647, "2147483647"],
+      ["large", { kind: "int64" }, 9_223_372_036_854_775_807n, "9223372036854775807"],
+      ["single", { kind: "float32" }, 1.5, "1.5"],
+      ["double", { kind: "float64" }, Number.NaN, "NaN"],
+      ["price", { kind: "decimal", precision: 10, scale: 2 }, "-12345678.90", "-12345678.90"],
+      ["words", text, awkward, awkward],
+      ["blob", { kind: "bytes" }, Buffer.from([0, 1, 0x5c, 0x09, 0xff]), "\\x00015c09ff"],
+      [
+        "ident",
+        { kind: "uuid" },
+        "0b6e8f3c-1d2e-4f5a-9b8c-7d6e5f4a3b2c",
+        "0b6e8f3c-1d2e-4f5a-9b8c-7d6e5f4a3b2c",
+      ],
+      ["doc", { kind: "json" }, '{"a":"tab\\there","b":[1,2]}', '{"a": "tab\\there", "b": [1, 2]}'],
+      ["born", { kind: "date" }, 19_000, "2022-01-08"],
+      ["clock", { kind: "time" }, 45_296_789_012, "12:34:56.789012"],
+      ["zoned", { kind: "timetz" }, "13:45:00+02", "13:45:00+02"],
+      ["wall", { kind: "timestamp" }, 1_700_000_000_123_456, "2023-11-14 22:13:20.123456"],
+      ["instant", { kind: "timestamptz" }, 1_700_000_000_123_456, "2023-11-14 22:13:20.123456+00"],
+      ["span", { kind: "interval" }, "P1Y2M3DT4H5M6.5S", "1 year 2 mons 3 days 04:05:06.5"],
+      ["list", { kind: "array", items: { kind: "int32" } }, [1, null, 3], "[1, null, 3]"],
+      ["address", { kind: "text", semantic: "inet" }, "192.168.0.1/24", "192.168.0.1/24"],
+    ];
+    const table = tableSpec(
+      `${uniqueName("values")}.public.values`,
+      [["id", int64], ...columns.map(([name, type]) => [name, type] as const)],
+      ["id"],
+    );
+    await producer.createTopic(table.topic);
+    const schema = uniqueName("wh");
+    const full = Object.fromEntries(columns.map(([name, , value]) => [name, value]));
+    const empty = Object.fromEntries(columns.map(([name]) => [name, null]));
+    await producer.send(table, [
+      { op: "c", version: 1, row: { id: 1n, ...full } },
+      { op: "c", version: 2, row: { id: 2n, ...empty } },
+    ]);
+    await drain([table.topic], schema);
+
+    const asText = columns
+      .map(([name, type]) =>
+        type.kind === "timestamptz"
+          ? `TO_CHAR("${name}" AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' AS "${name}"`
+          : `"${name}"::text AS "${name}"`,
+      )
+      .join(", ");
+    const result = await warehouse.query(
+      `SELECT ${asText} FROM "${schema}"."${table.source}_values" ORDER BY id`,
+    );
+    expect(result.rows).toEqual([
+      Object.fromEntries(columns.map(([name, , , stored]) => [name, stored])),
+      Object.fromEntries(columns.map(([name]) => [name, null])),
+    ]);
+  });
+});
+
 describe("the warehouse sink: poison records", () => {
   it("sends undecodable bytes, unknown schema ids, out-of-range and refused values to <topic>.dlq; neighbours applied", async () => {
     const table = people("poison", [

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { copyField, copyLine, copyStaged } from "../../../src/sinks/warehouse/copy-text.js";
 import { foldIdentifier, quoteIdentifier } from "../../../src/sinks/warehouse/identifier.js";
 import {
   deleteSuperseded,
@@ -133,6 +134,22 @@ describe("the Redshift staging statements", () => {
     );
     expect(statement.values).toEqual([...row, ...row]);
     expect(insertStaged(model, [row], "postgres").text).toContain("VALUES ($1, $2, $3, $4, $5,");
+  });
+
+  it("loads the postgres dialect's staging table with COPY FROM STDIN, values in COPY text format", () => {
+    expect(copyStaged(model)).toBe(`COPY ${S} (${allColumns}) FROM STDIN`);
+    expect(copyField(null)).toBe("\\N");
+    expect(copyField(undefined)).toBe("\\N");
+    expect(copyField("")).toBe("");
+    expect(copyField("\\N")).toBe("\\\\N");
+    expect(copyField("a\tb\nc\rd\\e")).toBe("a\\tb\\nc\\rd\\\\e");
+    expect(copyField("ünï 名 'q' \"d\"")).toBe("ünï 名 'q' \"d\"");
+    expect(copyField(true)).toBe("t");
+    expect(copyField(false)).toBe("f");
+    expect(copyField(Buffer.from([0, 0x5c, 0xff]))).toBe("\\\\x005cff");
+    expect(copyField(-1.5)).toBe("-1.5");
+    expect(copyField("NaN")).toBe("NaN");
+    expect(copyLine([1, "a\tb", null, false, "1"])).toBe("1\ta\\tb\t\\N\tf\t1\n");
   });
 
   it("names the columns an event did not carry (null: every non-key column of a soft delete)", () => {

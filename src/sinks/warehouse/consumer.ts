@@ -70,6 +70,13 @@ export function matchingTopics(all: readonly string[], patterns: readonly string
 /** Partitions handled concurrently; the warehouse pool has as many connections. */
 export const PARTITIONS_IN_FLIGHT = 2;
 
+/**
+ * Bytes fetched per partition (Kafka still returns a larger record batch whole). The fetched
+ * records are the bulk of the sink's memory: two partitions' worth per fetch keeps both partitions
+ * in flight busy and the process well under its memory budget; a micro-batch is at most one fetch.
+ */
+const FETCH_PARTITION_BYTES = 2 * 1024 * 1024;
+
 function delay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
@@ -123,8 +130,8 @@ async function consumeUntilTopicsChange(
     heartbeatInterval: Math.min(3000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
     maxWaitTimeInMs: limits.maxWait,
     minBytes: Math.min(64 * 1024, limits.maxBytes),
-    maxBytesPerPartition: limits.maxBytes,
-    maxBytes: limits.maxBytes,
+    maxBytesPerPartition: Math.min(limits.maxBytes, FETCH_PARTITION_BYTES),
+    maxBytes: Math.min(limits.maxBytes, PARTITIONS_IN_FLIGHT * FETCH_PARTITION_BYTES),
   });
   let fatal: unknown;
   let wake: () => void = () => {};

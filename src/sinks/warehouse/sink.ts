@@ -4,7 +4,7 @@
  * apply = exactly-once effect). Records that cannot be applied go to `<topic>.dlq`; outages of
  * the warehouse or the registry are retried without limit (capped backoff), the partition paused.
  */
-import { Kafka, type KafkaMessage, logLevel } from "kafkajs";
+import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { TributarySchemaRegistry } from "../../avro/registry.js";
@@ -18,6 +18,7 @@ import { type ChunkContext, consumeTopics, PARTITIONS_IN_FLIGHT, type PartitionC
 import { RecordDecoder } from "./decode.js";
 import { DeadLetterQueue, type DeadLetterRecord } from "./dlq.js";
 import { TableManager } from "./tables.js";
+import type { Dialect } from "./typemap.js";
 import { valueProblem } from "./values.js";
 
 export interface WarehouseSinkOptions {
@@ -68,6 +69,14 @@ function metricsOf(registry: Registry | undefined) {
       registers,
     }),
   };
+}
+
+function firstValueProblem(row: StagedRow, dialect: Dialect): string | undefined {
+  for (const column of row.columns) {
+    const problem = valueProblem(column.type, row.values[column.name], dialect);
+    if (problem) return `column "${column.name}": ${problem}`;
+  }
+  return undefined;
 }
 
 export class WarehouseSink {
@@ -228,11 +237,9 @@ export class WarehouseSink {
   ): Promise<"applied" | "abandoned"> {
     const started = process.hrtime.bigint();
     const deadLetters: DeadLetterRecord[] = [];
-    const byOffset = new Map<string, KafkaMessage>(
-      chunk.messages.map((message) => [message.offset, message]),
-    );
     const deadLetter = (origin: RecordOrigin, error: TributaryError) => {
-      const message = byOffset.get(origin.offset);
+      // Rare: a scan is cheaper than indexing every chunk by offset.
+      const message = chunk.messages.find((candidate) => candidate.offset === origin.offset);
       deadLetters.push({ origin, key: message?.key ?? null, value: message?.value ?? null, error });
     };
     try {
@@ -301,7 +308,7 @@ export class WarehouseSink {
     deadLetter: (origin: RecordOrigin, error: TributaryError) => void,
   ): Promise<void> {
     const { dialect } = this.#options.config;
-    const sorted = [...allRows].sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+    const sorted = allRows.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
     const schemas = [...new Set(sorted.map((row) => row.columns))];
     const prepared = await this.#retrying(
       () => this.#tables.prepare(table.name, table.keyColumns, schemas),
@@ -309,14 +316,7 @@ export class WarehouseSink {
     );
     const rows = sorted.filter((row) => {
       const reason = prepared.incompatible.get(row.columns);
-      const problem =
-        reason ??
-        row.columns
-          .map((column) => {
-            const found = valueProblem(column.type, row.values[column.name], dialect);
-            return found && `column "${column.name}": ${found}`;
-          })
-          .find(Boolean);
+      const problem = reason ?? firstValueProblem(row, dialect);
       if (!problem) return true;
       const code = reason ? "SCHEMA_INCOMPATIBLE" : "VALUE_OUT_OF_RANGE";
       deadLetter(row.origin, new RecordError(`${table.name}: ${problem}`, { code }));

@@ -4,6 +4,7 @@
  */
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
+import { Registry } from "prom-client";
 import type { SinkConfig } from "../../../src/core/config/index.js";
 import { quoteIdentifier } from "../../../src/sinks/warehouse/identifier.js";
 import { WarehouseSink } from "../../../src/sinks/warehouse/sink.js";
@@ -59,6 +60,8 @@ export interface SinkSettings {
 export interface RunningSink {
   readonly sink: WarehouseSink;
   readonly groupId: string;
+  /** The sink's own metrics (rows applied, retries, lag by partition). */
+  readonly metrics: Registry;
   /** Stops the sink and waits until it has left its group. */
   stop(): Promise<void>;
   readonly finished: Promise<void>;
@@ -79,7 +82,9 @@ export function startSink(settings: SinkSettings): RunningSink {
     http: undefined,
   };
   const groupId = config.groupId as string;
+  const metrics = new Registry();
   const sink = new WarehouseSink({
+    metrics,
     name: "test",
     config,
     kafka: { brokers: stack.kafkaBrokers, clientId: "tributary-sink-test" },
@@ -92,6 +97,7 @@ export function startSink(settings: SinkSettings): RunningSink {
   return {
     sink,
     groupId,
+    metrics,
     finished,
     stop: async () => {
       controller.abort();
@@ -120,6 +126,25 @@ export async function waitCaughtUp(
       }
       return true;
     }, timeoutMs);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The sum of a counter's values over all its labels. */
+export async function counterTotal(metrics: Registry, name: string): Promise<number> {
+  const metric = metrics.getSingleMetric(name);
+  if (!metric) throw new Error(`no metric ${name}`);
+  return (await metric.get()).values.reduce((sum, { value }) => sum + value, 0);
+}
+
+/** The offsets `groupId` committed for `topic`, by partition ("-1": none yet). */
+export async function committedOffsets(groupId: string, topic: string): Promise<Map<number, string>> {
+  const admin = new Kafka({ brokers: [...stack.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return new Map((committed?.partitions ?? []).map(({ partition, offset }) => [partition, offset]));
   } finally {
     await admin.disconnect();
   }

@@ -1,10 +1,18 @@
+import { AssignerProtocol } from "kafkajs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ColumnType } from "../../../src/core/column-type.js";
 import { foldIdentifier } from "../../../src/sinks/warehouse/identifier.js";
 import { EnvelopeProducer, type EventInput, tableSpec } from "../../helpers/envelope-producer.js";
 import { eventually, stack, uniqueName } from "../../helpers/stack.js";
-import { localWarehouse, startSink, waitCaughtUp, warehouseClient } from "./harness.js";
+import {
+  committedOffsets,
+  counterTotal,
+  localWarehouse,
+  startSink,
+  waitCaughtUp,
+  warehouseClient,
+} from "./harness.js";
 
 const int64: ColumnType = { kind: "int64" };
 const text: ColumnType = { kind: "string" };
@@ -54,6 +62,28 @@ async function labels(schema: string, table: string): Promise<string[][]> {
   return result.rows.map((row) => [String(row.id), String(row.label)]);
 }
 
+/** The partitions each member of a stable group holds (empty while it rebalances). */
+async function partitionsByMember(groupId: string): Promise<number[][]> {
+  const admin = producer.kafka.admin();
+  await admin.connect();
+  try {
+    const {
+      groups: [group],
+    } = await admin.describeGroups([groupId]);
+    if (group?.state !== "Stable") return [];
+    return group.members
+      .map((member) => {
+        const decoded = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
+        return Object.values(decoded?.assignment ?? {})
+          .flat()
+          .sort((a, b) => a - b);
+      })
+      .sort((a, b) => (a[0] ?? -1) - (b[0] ?? -1));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 describe("the warehouse sink under failure", () => {
   it("waits while the warehouse refuses connections, loses nothing, then drains", async () => {
     const table = items("outage");
@@ -66,18 +96,25 @@ describe("the warehouse sink under failure", () => {
     const running = startSink({ topics: [table.topic], schema, target: localWarehouse(role), maxRows: 20 });
     try {
       await producer.send(table, events.slice(0, 100));
-      await eventually(async () =>
-        (await labels(schema, `${table.source}_items`)).length === 40 ? true : undefined,
-      );
+      await waitCaughtUp(running.groupId, [table.topic]);
+      const before = await committedOffsets(running.groupId, table.topic);
+      expect(before.get(0)).toBe("100");
       // The warehouse goes away for this user: no new connections, the open ones killed.
       await warehouse.query(`ALTER ROLE "${role}" CONNECTION LIMIT 0`);
       await warehouse.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", [
         role,
       ]);
       await producer.send(table, events.slice(100));
-      await new Promise((done) => setTimeout(done, 2000));
+      // The sink keeps trying (and failing) while nothing it has not applied is committed.
+      await eventually(async () =>
+        (await counterTotal(running.metrics, "tributary_sink_retries_total")) >= 2 ? true : undefined,
+      );
+      for (let probe = 0; probe < 10; probe++) {
+        expect(await committedOffsets(running.groupId, table.topic)).toEqual(before);
+        await new Promise((done) => setTimeout(done, 200));
+      }
       const during = await labels(schema, `${table.source}_items`);
-      expect(during).not.toEqual(expectedLabels(events));
+      expect(during).toEqual(expectedLabels(events.slice(0, 100)));
       await warehouse.query(`ALTER ROLE "${role}" CONNECTION LIMIT -1`);
       await waitCaughtUp(running.groupId, [table.topic]);
     } finally {
@@ -103,8 +140,23 @@ describe("the warehouse sink under failure", () => {
         (await labels(schema, `${table.source}_items`)).length === 60 ? true : undefined,
       );
       second = startSink({ topics: [table.topic], schema, groupId, maxRows: 25 });
+      // Both instances hold partitions, and both apply rows of the events sent while both run.
+      const assignments = await eventually(async () => {
+        const shares = await partitionsByMember(groupId);
+        return shares.length === 2 && shares.every((share) => share.length > 0) ? shares : undefined;
+      });
+      expect(assignments.flat().sort((a, b) => a - b)).toEqual([0, 1, 2, 3]);
+      const firstBefore = await counterTotal(first.metrics, "tributary_sink_rows_applied_total");
+      const secondBefore = await counterTotal(second.metrics, "tributary_sink_rows_applied_total");
       await producer.send(table, events.slice(200, 400));
       await waitCaughtUp(groupId, [table.topic]);
+      expect(await partitionsByMember(groupId)).toEqual(assignments);
+      expect(await counterTotal(first.metrics, "tributary_sink_rows_applied_total")).toBeGreaterThan(
+        firstBefore,
+      );
+      expect(await counterTotal(second.metrics, "tributary_sink_rows_applied_total")).toBeGreaterThan(
+        secondBefore,
+      );
       await first.stop();
       await producer.send(table, events.slice(400));
       await waitCaughtUp(groupId, [table.topic]);

@@ -31,9 +31,24 @@ export function isFenced(error: unknown): boolean {
   return false;
 }
 
+/**
+ * kafkajs sometimes gives up with a KafkaJSNonRetriableError built from a connection error
+ * without keeping it as the cause (e.g. a transaction's request to a stopped broker): only the
+ * message tells it was the network.
+ */
+const outageMessage = /^(Connection error|Connection timeout|Closed connection)|ECONNREFUSED|ECONNRESET|EPIPE/;
+
+function isKafkaOutage(error: unknown): boolean {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (kafkaOutages.has(current.name)) return true;
+    if (current.name === "KafkaJSNonRetriableError" && outageMessage.test(current.message)) return true;
+  }
+  return false;
+}
+
 export function classifyCaptureError(error: unknown): ErrorAction {
   if (isFenced(error)) return "stop";
-  if (error instanceof Error && kafkaOutages.has(error.name)) return "retry";
+  if (isKafkaOutage(error)) return "retry";
   // fetch() to an unreachable registry fails with a TypeError whose cause is the socket error.
   if (error instanceof TypeError && error.message === "fetch failed") return "retry";
   const action = classify(error);

@@ -15,6 +15,8 @@ const kafkaOutages: ReadonlySet<string> = new Set([
   "KafkaJSBrokerNotFound",
   "KafkaJSMetadataNotLoaded",
   "KafkaJSLockTimeout",
+  // A broker that just restarted is still loading its group and transaction coordinators.
+  "KafkaJSGroupCoordinatorNotFound",
 ]);
 
 /** Protocol errors that mean this producer lost its transactional id to another instance. */

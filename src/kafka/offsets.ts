@@ -62,7 +62,9 @@ export async function readCommittedPosition(
   options: ReadPositionOptions = {},
 ): Promise<SourcePosition | undefined> {
   const topic = options.topic ?? OFFSETS_TOPIC;
-  // The admin client lists offsets read_committed: `high` is the last stable offset.
+  // kafkajs's admin lists offsets read_uncommitted, so `high` is the high watermark. The caller's
+  // producer connected first and aborted any transaction a predecessor left open, so it is also
+  // the last stable offset; if not, the read below times out and the caller retries.
   const partitions = await admin.fetchTopicOffsets(topic);
   const [partition] = partitions;
   if (partitions.length !== 1 || !partition) {
@@ -92,8 +94,11 @@ export async function readCommittedPosition(
         options.timeoutMs ?? 60_000,
       );
       // Fires for every fetched batch, also one holding only transaction markers or aborted records.
+      // An empty fetch (e.g. from a broker still loading the partition after a restart) reports
+      // the high watermark as its last offset without having read anything (firstOffset null):
+      // taking that for the end would answer "no position" and replay the source from scratch.
       consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-        if (BigInt(payload.lastOffset) + 1n >= end) {
+        if (payload.firstOffset !== null && BigInt(payload.lastOffset) + 1n >= end) {
           clearTimeout(timer);
           resolve();
         }

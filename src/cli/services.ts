@@ -6,14 +6,15 @@
 import type { Registry } from "prom-client";
 import { CaptureStatus } from "../core/capture-status.js";
 import type { TributaryConfig } from "../core/config/index.js";
-import { ConfigError } from "../core/errors.js";
+import { ConfigError, hintFor } from "../core/errors.js";
 import { type HttpServerOptions, type MetricsSource, type Readiness, startHttpServer } from "../core/http.js";
 import { createLogger, type Logger } from "../core/logger.js";
 import { createMetricsRegistry } from "../core/metrics.js";
 import { runCapture } from "../core/runner.js";
-import type { Shutdown } from "../core/shutdown.js";
+import { createShutdown, type Shutdown } from "../core/shutdown.js";
 import { WarehouseSink } from "../sinks/warehouse/sink.js";
 import { createSource } from "../sources/index.js";
+import { type CliIo, EXIT_FAILURE, EXIT_OK } from "./io.js";
 
 export interface Service {
   /** e.g. "capture:infoportal", "sink:warehouse": the `service` label of its logs and metrics. */
@@ -127,4 +128,22 @@ export async function runServices(services: readonly Service[], options: RunOpti
   logger.info({ services: services.map((service) => service.name) }, "running");
   await Promise.all(running);
   return failure;
+}
+
+/**
+ * Runs one service as its own process (`tributary capture`, `tributary sink`) until SIGTERM/SIGINT.
+ * A failure that needs a human is printed with its hint; the exit code says how it ended.
+ */
+export async function runSingleService(service: Service, io: CliIo): Promise<number> {
+  const logger = createLogger({ service: service.name });
+  const shutdown = createShutdown({ onProblem: (message, error) => logger.warn({ err: error }, message) });
+  const failure = await runServices([service], { shutdown, logger });
+  const code = await shutdown.stop(failure ? "the service failed" : "the service ended", failure ? 1 : 0);
+  if (failure) {
+    io.err(`tributary ${service.name}: ${failure instanceof Error ? failure.message : String(failure)}`);
+    const hint = hintFor(failure);
+    if (hint) io.err(`hint: ${hint}`);
+    return EXIT_FAILURE;
+  }
+  return code === 0 ? EXIT_OK : EXIT_FAILURE;
 }

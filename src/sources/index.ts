@@ -6,23 +6,10 @@ import type { SourceConfig } from "../core/config/index.js";
 import { TributaryError } from "../core/errors.js";
 import type { Source } from "../core/source.js";
 
-async function loadPostgres() {
-  try {
-    return await import("./postgres/source.js");
-  } catch (error) {
-    if ((error as { code?: string }).code !== "ERR_MODULE_NOT_FOUND") throw error;
-    throw new TributaryError("the postgres source is not available in this build", {
-      code: "SOURCE_UNAVAILABLE",
-      hint: "rebuild Tributary (npm run build) from a version that includes src/sources/postgres",
-      cause: error,
-    });
-  }
-}
-
 export async function createSource(name: string, config: SourceConfig): Promise<Source> {
   switch (config.type) {
     case "postgres": {
-      const { createPostgresSource } = await loadPostgres();
+      const { createPostgresSource } = await import("./postgres/source.js");
       return createPostgresSource(name, config);
     }
     case "mysql":

@@ -25,7 +25,7 @@ describe("tributary capture", () => {
   it("names the sources there are when the one asked for is not in the config", async () => {
     const { code, stderr } = await runCli(["capture", "infoportal", "--config", configFile()]);
     expect(code).toBe(2);
-    expect(stderr).toEqual(['tributary capture: no source "infoportal" in the config (sources: obe)']);
+    expect(stderr).toEqual(["sources.infoportal: no such source in the config (configured: obe)"]);
   });
 
   it("says how to call it without a source name", async () => {

@@ -38,7 +38,8 @@ export function isFenced(error: unknown): boolean {
  * without keeping it as the cause (e.g. a transaction's request to a stopped broker): only the
  * message tells it was the network.
  */
-const outageMessage = /^(Connection error|Connection timeout|Closed connection)|ECONNREFUSED|ECONNRESET|EPIPE/;
+const outageMessage =
+  /^(Connection error|Connection timeout|Closed connection)|ECONNREFUSED|ECONNRESET|EPIPE/;
 
 function isKafkaOutage(error: unknown): boolean {
   for (let current = error; current instanceof Error; current = current.cause) {

@@ -184,11 +184,11 @@ export async function* readSnapshot(options: SnapshotOptions): AsyncGenerator<Ba
         };
         logger.info(
           progress,
-          `snapshot of ${name}: ${tableRows}/${estimate} rows${finished ? ", done" : ""}`,
+          `snapshot of ${name}: ${rowsOf(tableRows, estimate)}${finished ? ", done" : ""}`,
         );
         if (process.stderr.isTTY) {
           process.stderr.write(
-            `\rsnapshot ${name} ${tableRows}/${estimate} rows, ${progress.rowsPerSecond} rows/s   `,
+            `\rsnapshot ${name} ${rowsOf(tableRows, estimate)}, ${progress.rowsPerSecond} rows/s   `,
           );
           if (finished) process.stderr.write("\n");
         }
@@ -197,4 +197,9 @@ export async function* readSnapshot(options: SnapshotOptions): AsyncGenerator<Ba
       if (finished || options.signal.aborted) break;
     }
   }
+}
+
+/** "1200/5000 rows", or "1200 rows" while the table has no statistics yet (reltuples 0 or -1). */
+function rowsOf(rows: number, estimate: number): string {
+  return estimate > 0 ? `${rows}/${estimate} rows` : `${rows} rows`;
 }

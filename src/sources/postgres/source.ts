@@ -189,7 +189,8 @@ export function createPostgresSource(
     name,
 
     async open(context: SourceContext): Promise<readonly TableSpec[]> {
-      const logger = context.logger.child({ source: name });
+      // The runner's logger already names the source.
+      const logger = context.logger;
       const meta = await connect(config.connection, { applicationName: `tributary-${name}` });
       try {
         const problem = checkServer(await gatherFacts(meta, { slot, publication }), { slot, publication });

@@ -20,7 +20,16 @@ describe("Postgres logical replication on the local stack", () => {
   });
 
   afterAll(async () => {
-    await client.query("select pg_drop_replication_slot($1)", [slot]).catch(() => undefined);
+    // A slot still held by a closing walsender cannot be dropped yet; a leaked slot pins WAL.
+    await eventually(async () => {
+      const { rows } = await client.query("select active from pg_replication_slots where slot_name = $1", [
+        slot,
+      ]);
+      if (rows.length === 0) return true;
+      if (rows[0].active) return undefined;
+      await client.query("select pg_drop_replication_slot($1)", [slot]);
+      return true;
+    });
     await client.query(`drop publication if exists ${publication}`);
     await client.query(`drop table if exists ${table}`);
     await client.end();

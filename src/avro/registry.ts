@@ -22,15 +22,18 @@ export interface DecodedWithSchema {
 export class SchemaRegistryError extends Error {
   /** The registry said no to the schema itself (incompatible or invalid): retrying will not help. */
   readonly refused: boolean;
+  /** The registry's HTTP status, when it answered (404: no such schema id or subject). */
+  readonly status: number | undefined;
 
   constructor(
     message: string,
     readonly subject: string,
-    options?: { cause?: unknown; refused?: boolean },
+    options?: { cause?: unknown; refused?: boolean; status?: number },
   ) {
     super(message, options);
     this.name = "SchemaRegistryError";
     this.refused = options?.refused ?? false;
+    this.status = options?.status;
   }
 }
 
@@ -115,7 +118,9 @@ export class TributarySchemaRegistry {
     const url = `${this.#url}/schemas/ids/${schemaId}`;
     const response = await fetch(url, { headers: { accept: "application/json" } });
     if (!response.ok) {
-      throw new SchemaRegistryError(`the schema registry answered ${response.status} for ${url}`, "");
+      throw new SchemaRegistryError(`the schema registry answered ${response.status} for ${url}`, "", {
+        status: response.status,
+      });
     }
     const { schema } = (await response.json()) as { schema: string };
     return JSON.parse(schema);

@@ -95,7 +95,7 @@ export class RecordDecoder {
     try {
       json = (await this.#registry.schemaById(schemaId)) as AvroRecordSchema;
     } catch (error) {
-      if (error instanceof SchemaRegistryError && / 404 /.test(error.message)) {
+      if (error instanceof SchemaRegistryError && error.status === 404) {
         throw new RecordError(
           `the record ${what}'s schema id ${schemaId} is unknown to the schema registry`,
           {

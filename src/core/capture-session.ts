@@ -32,7 +32,11 @@ export interface CaptureTuning {
 
 export interface SessionContext {
   readonly source: Source;
+  /** kafkajs, for the admin and reading the offsets topic. */
   readonly kafka: Kafka;
+  /** Where the transactional producer connects (it speaks the protocol itself). */
+  readonly brokers: readonly string[];
+  readonly clientId: string;
   readonly registry: TributarySchemaRegistry;
   readonly logger: Logger;
   readonly metrics: CaptureMetrics;
@@ -92,7 +96,9 @@ export async function runSession(context: SessionContext): Promise<void> {
     await ensureTopics(admin, [{ ...offsetsTopicSpec, topic: context.tuning.offsetsTopic }]);
     // Before reading the position: connecting aborts a transaction a crashed predecessor left
     // open, which would otherwise hold back the read_committed end of the offsets topic.
-    producer = await TransactionalProducer.connect(kafka, {
+    producer = await TransactionalProducer.connect({
+      brokers: context.brokers,
+      clientId: context.clientId,
       transactionalId: captureTransactionalId(source.name),
     });
     opened = true;

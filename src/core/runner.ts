@@ -48,11 +48,8 @@ export async function runCapture(options: CaptureOptions): Promise<void> {
   const status = options.status ?? new CaptureStatus();
   const metrics = createCaptureMetrics(options.metrics);
   const tuning = { ...defaultCaptureTuning, ...options.tuning };
-  const kafka = createKafka({
-    brokers: options.config.kafka.brokers,
-    clientId: `${options.config.kafka.clientId}-capture-${source.name}`,
-    logger,
-  });
+  const clientId = `${options.config.kafka.clientId}-capture-${source.name}`;
+  const kafka = createKafka({ brokers: options.config.kafka.brokers, clientId, logger });
   const registry = new TributarySchemaRegistry({ url: options.config.schemaRegistry.url });
   let failures = 0;
 
@@ -61,6 +58,8 @@ export async function runCapture(options: CaptureOptions): Promise<void> {
       await runSession({
         source,
         kafka,
+        brokers: options.config.kafka.brokers,
+        clientId,
         registry,
         logger,
         metrics,

@@ -3,183 +3,400 @@
  * records and the source's position record. Its transactional id is stable per source
  * (`tributary-capture-<source>`): a restarted instance fences the old one, and connecting aborts
  * whatever transaction a crashed predecessor left open.
+ *
+ * It speaks the Kafka protocol itself (protocol/) rather than through kafkajs, whose per-record
+ * encoding cost more CPU than the whole rest of the capture: records go straight from the flush
+ * into one exactly-sized record batch per partition (record-batch.ts).
+ *
+ * A flush is: AddPartitionsToTxn for every partition it touches, Produce (one batch per
+ * partition per request, per leader in parallel, acks=all), EndTxn commit. Any failure aborts
+ * the transaction and leaves the producer unusable: the runner starts a new session, whose
+ * InitProducerId fences this producer's epoch, so no half-sent flush can ever be committed.
  */
+import { setTimeout as sleep } from "node:timers/promises";
+import { TributaryError } from "../core/errors.js";
 import {
-  CompressionTypes,
-  type Kafka,
-  type Message,
-  Partitioners,
-  type Producer,
-  type TopicMessages,
-} from "kafkajs";
+  addPartitionsToTxnApi,
+  type BrokerAddress,
+  endTxnApi,
+  findTransactionCoordinatorApi,
+  initProducerIdApi,
+  metadataApi,
+  type PartitionError,
+  type PartitionRecords,
+  type ProducerIdentity,
+  produceApi,
+} from "./protocol/apis.js";
+import { BrokerConnection } from "./protocol/connection.js";
+import { check, KafkaConnectionError, KafkaProtocolError } from "./protocol/errors.js";
+import { type BatchRecord, encodeRecordBatch, recordBytes } from "./record-batch.js";
 
-export interface OutgoingRecord {
+export interface OutgoingRecord extends BatchRecord {
   readonly topic: string;
   readonly partition: number;
-  /** Null for records of keyless tables and for truncate events. */
-  readonly key: Buffer | null;
-  /** Null for a tombstone. */
-  readonly value: Buffer | null;
-  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface ProducerOptions {
+  /** Bootstrap brokers, "host:port". */
+  readonly brokers: readonly string[];
+  readonly clientId: string;
   readonly transactionalId: string;
   /**
-   * Largest record batch per partition in one send; below the broker's message.max.bytes (1 MiB),
-   * which limits each partition's batch, not the request.
+   * Largest record batch per partition; below the broker's message.max.bytes (1 MiB), which
+   * limits each partition's batch, not the request.
    */
   readonly maxPartitionBytes?: number;
-  /** Largest send (all partitions together). */
+  /** Largest Produce request (all partitions of one leader together). */
   readonly maxRequestBytes?: number;
   /** The broker aborts a transaction left open longer than this. Default 60 s. */
   readonly transactionTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
 }
 
 export function captureTransactionalId(sourceName: string): string {
   return `tributary-capture-${sourceName}`;
 }
 
-const DEFAULT_MAX_PARTITION_BYTES = 768 * 1024;
-const DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024;
+const DEFAULTS = {
+  maxPartitionBytes: 768 * 1024,
+  maxRequestBytes: 8 * 1024 * 1024,
+  transactionTimeoutMs: 60_000,
+  requestTimeoutMs: 30_000,
+  connectTimeoutMs: 3_000,
+};
 
-/** Bytes a record takes in a batch, with room for its framing (varints, headers, attributes). */
-function sizeOf(record: OutgoingRecord): number {
-  return (record.key?.length ?? 0) + (record.value?.length ?? 0) + 64;
+/** Coordinator answers that pass by themselves (loading, moving, finishing the last transaction). */
+const TRANSIENT_COORDINATOR_ERRORS: ReadonlySet<string> = new Set([
+  "COORDINATOR_LOAD_IN_PROGRESS",
+  "COORDINATOR_NOT_AVAILABLE",
+  "NOT_COORDINATOR",
+  "CONCURRENT_TRANSACTIONS",
+]);
+const COORDINATOR_ATTEMPTS = 30;
+/** A topic the capture just created may have no leader yet. */
+const METADATA_ATTEMPTS = 20;
+
+function parseAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(":");
+  const port = Number(address.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port)) {
+    throw new TributaryError(`kafka.brokers entry "${address}" is not host:port`, {
+      code: "CONFIG_INVALID",
+      hint: 'write each broker as "host:port", e.g. "127.0.0.1:9092"',
+    });
+  }
+  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, "$1"), port };
 }
 
-/**
- * kafkajs groups a send's messages by partition in time quadratic in the messages per partition
- * (it copies the partition's array for each message), so a send holds at most this many per partition.
- */
-const MAX_PARTITION_MESSAGES = 256;
-
-/**
- * Consecutive slices of `records`, each one send: per partition at most `maxPartitionBytes` and
- * MAX_PARTITION_MESSAGES, the whole below `maxRequestBytes` (a bigger single record goes alone).
- */
-function requests(
-  records: readonly OutgoingRecord[],
-  maxPartitionBytes: number,
-  maxRequestBytes: number,
-): OutgoingRecord[][] {
-  const chunks: OutgoingRecord[][] = [];
-  let current: OutgoingRecord[] = [];
-  let bytes = 0;
-  // Per topic, bytes and messages by partition in the current slice.
-  const partitionBytes = new Map<string, number[]>();
-  const partitionMessages = new Map<string, number[]>();
-  for (const record of records) {
-    const size = sizeOf(record);
-    let topicBytes = partitionBytes.get(record.topic);
-    let topicMessages = partitionMessages.get(record.topic);
-    if (!topicBytes || !topicMessages) {
-      topicBytes = [];
-      topicMessages = [];
-      partitionBytes.set(record.topic, topicBytes);
-      partitionMessages.set(record.topic, topicMessages);
-    }
-    const inPartition = topicBytes[record.partition] ?? 0;
-    const messages = topicMessages[record.partition] ?? 0;
-    if (
-      current.length > 0 &&
-      (inPartition + size > maxPartitionBytes ||
-        messages >= MAX_PARTITION_MESSAGES ||
-        bytes + size > maxRequestBytes)
-    ) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-      partitionBytes.clear();
-      partitionMessages.clear();
-      topicBytes = [];
-      topicMessages = [];
-      partitionBytes.set(record.topic, topicBytes);
-      partitionMessages.set(record.topic, topicMessages);
-    }
-    current.push(record);
-    bytes += size;
-    topicBytes[record.partition] = (topicBytes[record.partition] ?? 0) + size;
-    topicMessages[record.partition] = (topicMessages[record.partition] ?? 0) + 1;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
+function backoffMs(attempt: number): number {
+  return Math.min(1_000, 20 * 2 ** attempt);
 }
 
-/** Records grouped by topic, keeping their order within each topic (and so within each partition). */
-function byTopic(records: readonly OutgoingRecord[]): TopicMessages[] {
-  const topics = new Map<string, Message[]>();
-  for (const record of records) {
-    let messages = topics.get(record.topic);
-    if (!messages) {
-      messages = [];
-      topics.set(record.topic, messages);
+/** A flush's records by topic, then by partition, in flush order within each partition. */
+type Partitioned = Map<string, OutgoingRecord[][]>;
+
+function byPartition(records: readonly OutgoingRecord[], offset: OutgoingRecord): Partitioned {
+  const topics: Partitioned = new Map();
+  const add = (record: OutgoingRecord) => {
+    let partitions = topics.get(record.topic);
+    if (!partitions) {
+      partitions = [];
+      topics.set(record.topic, partitions);
     }
-    messages.push(
-      record.headers
-        ? {
-            key: record.key,
-            value: record.value,
-            partition: record.partition,
-            headers: { ...record.headers },
-          }
-        : { key: record.key, value: record.value, partition: record.partition },
-    );
-  }
-  return [...topics].map(([topic, messages]) => ({ topic, messages }));
+    let list = partitions[record.partition];
+    if (!list) {
+      list = [];
+      partitions[record.partition] = list;
+    }
+    list.push(record);
+  };
+  for (const record of records) add(record);
+  add(offset);
+  return topics;
+}
+
+/** What is left to send of one partition's records. */
+interface PartitionQueue {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly OutgoingRecord[];
+  next: number;
 }
 
 export class TransactionalProducer {
-  readonly #producer: Producer;
-  readonly #maxPartitionBytes: number;
-  readonly #maxRequestBytes: number;
+  readonly #options: ProducerOptions & typeof DEFAULTS;
+  readonly #connections = new Map<string, BrokerConnection>();
+  readonly #brokers = new Map<number, BrokerAddress>();
+  /** Leader node id per partition, by topic. */
+  readonly #leaders = new Map<string, number[]>();
+  /** Next sequence number per partition, by topic (idempotence). */
+  readonly #sequences = new Map<string, number[]>();
+  #coordinator: BrokerAddress | undefined;
+  #identity: ProducerIdentity = { producerId: -1n, producerEpoch: -1 };
+  #failed: unknown;
 
-  private constructor(producer: Producer, options: ProducerOptions) {
-    this.#producer = producer;
-    this.#maxPartitionBytes = options.maxPartitionBytes ?? DEFAULT_MAX_PARTITION_BYTES;
-    this.#maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  private constructor(options: ProducerOptions) {
+    this.#options = { ...DEFAULTS, ...options };
   }
 
   /** Connects and initializes the transactional id (fencing any older holder of it). */
-  static async connect(kafka: Kafka, options: ProducerOptions): Promise<TransactionalProducer> {
-    const producer = kafka.producer({
-      transactionalId: options.transactionalId,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionTimeout: options.transactionTimeoutMs ?? 60_000,
-      allowAutoTopicCreation: false,
-      // Every record names its partition (see capture-flush.ts); this only silences kafkajs's warning.
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
-    await producer.connect();
-    return new TransactionalProducer(producer, options);
+  static async connect(options: ProducerOptions): Promise<TransactionalProducer> {
+    const producer = new TransactionalProducer(options);
+    try {
+      await producer.#initProducerId();
+      return producer;
+    } catch (error) {
+      await producer.disconnect();
+      throw error;
+    }
   }
 
   /**
    * Writes `records` then `offset` in one transaction and commits it. On any failure the
    * transaction is aborted (if the broker still listens) and the error thrown: nothing of it
-   * becomes visible to read_committed consumers.
+   * becomes visible to read_committed consumers, and this producer takes no more flushes.
    */
   async commitFlush(records: readonly OutgoingRecord[], offset: OutgoingRecord): Promise<void> {
-    const transaction = await this.#producer.transaction();
+    if (this.#failed !== undefined) {
+      throw new TributaryError("this transactional producer failed before; connect a new one", {
+        code: "PRODUCER_FAILED",
+        cause: this.#failed,
+      });
+    }
+    const partitioned = byPartition(records, offset);
+    let begun = false;
     try {
-      const all = [...records, offset];
-      for (const request of requests(all, this.#maxPartitionBytes, this.#maxRequestBytes)) {
-        // No compression: on a local network the CPU it costs is worth more than the bytes.
-        await transaction.sendBatch({
-          topicMessages: byTopic(request),
-          acks: -1,
-          compression: CompressionTypes.None,
-        });
-      }
-      await transaction.commit();
+      await this.#loadLeaders(partitioned);
+      begun = true;
+      await this.#addPartitions(partitioned);
+      await this.#produce(partitioned);
+      await this.#endTransaction(true);
     } catch (error) {
-      if (transaction.isActive()) await transaction.abort().catch(() => undefined);
+      this.#failed = error;
+      if (begun) await this.#endTransaction(false).catch(() => undefined);
       throw error;
     }
   }
 
   async disconnect(): Promise<void> {
-    await this.#producer.disconnect();
+    for (const connection of this.#connections.values()) connection.close();
+    this.#connections.clear();
   }
+
+  async #connection(address: { host: string; port: number }): Promise<BrokerConnection> {
+    const key = `${address.host}:${address.port}`;
+    const open = this.#connections.get(key);
+    if (open?.isOpen) return open;
+    const connection = await BrokerConnection.connect({
+      ...address,
+      clientId: this.#options.clientId,
+      connectTimeoutMs: this.#options.connectTimeoutMs,
+      requestTimeoutMs: this.#options.requestTimeoutMs,
+    });
+    this.#connections.set(key, connection);
+    return connection;
+  }
+
+  /** Any broker: an open connection, else the bootstrap brokers in turn. */
+  async #anyBroker(): Promise<BrokerConnection> {
+    for (const connection of this.#connections.values()) if (connection.isOpen) return connection;
+    let lastError: unknown;
+    for (const address of this.#options.brokers) {
+      try {
+        return await this.#connection(parseAddress(address));
+      } catch (error) {
+        if (!(error instanceof KafkaConnectionError)) throw error;
+        lastError = error;
+      }
+    }
+    throw new KafkaConnectionError(
+      `no Kafka broker of ${this.#options.brokers.join(", ")} accepted a connection`,
+      lastError,
+    );
+  }
+
+  /**
+   * Runs `call` against the transaction coordinator, finding it first, and retries while the
+   * coordinator answers that it is loading, moving or finishing the previous transaction.
+   */
+  async #withCoordinator<T>(call: (coordinator: BrokerConnection) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (!this.#coordinator) {
+          const found = await (await this.#anyBroker()).call(findTransactionCoordinatorApi, {
+            transactionalId: this.#options.transactionalId,
+          });
+          check(found.errorCode, `FindCoordinator for ${this.#options.transactionalId}`);
+          this.#coordinator = found;
+        }
+        return await call(await this.#connection(this.#coordinator));
+      } catch (error) {
+        const transient = error instanceof KafkaProtocolError && TRANSIENT_COORDINATOR_ERRORS.has(error.type);
+        if (!transient || attempt + 1 >= COORDINATOR_ATTEMPTS) throw error;
+        if (error.type !== "CONCURRENT_TRANSACTIONS") this.#coordinator = undefined;
+        await sleep(backoffMs(attempt));
+      }
+    }
+  }
+
+  async #initProducerId(): Promise<void> {
+    this.#identity = await this.#withCoordinator(async (coordinator) => {
+      const answer = await coordinator.call(initProducerIdApi, {
+        transactionalId: this.#options.transactionalId,
+        transactionTimeoutMs: this.#options.transactionTimeoutMs,
+      });
+      check(answer.errorCode, `InitProducerId for ${this.#options.transactionalId}`);
+      return answer;
+    });
+    this.#sequences.clear();
+  }
+
+  /** Leaders of every partition the flush touches, asking the cluster about topics not known yet. */
+  async #loadLeaders(partitioned: Partitioned): Promise<void> {
+    const missing = () =>
+      [...partitioned].filter(([topic, partitions]) => {
+        const leaders = this.#leaders.get(topic);
+        return !leaders || leaders.length < partitions.length;
+      });
+    for (let attempt = 0; ; attempt++) {
+      const topics = missing().map(([topic]) => topic);
+      if (topics.length === 0) return;
+      const metadata = await (await this.#anyBroker()).call(metadataApi, { topics });
+      for (const broker of metadata.brokers) this.#brokers.set(broker.nodeId, broker);
+      let lastError: KafkaProtocolError | undefined;
+      for (const topic of metadata.topics) {
+        const failed = topic.errorCode !== 0 ? topic : topic.partitions.find((p) => p.errorCode !== 0);
+        if (failed) {
+          lastError = new KafkaProtocolError(failed.errorCode, `Metadata for topic ${topic.name}`);
+          continue;
+        }
+        const leaders: number[] = [];
+        for (const partition of topic.partitions) leaders[partition.partition] = partition.leader;
+        this.#leaders.set(topic.name, leaders);
+      }
+      if (missing().length === 0) return;
+      if (attempt + 1 >= METADATA_ATTEMPTS || (lastError && !lastError.retriable)) {
+        throw (
+          lastError ??
+          new TributaryError(`Kafka has fewer partitions than the capture writes to for ${topics.join(", ")}`, {
+            code: "KAFKA_PARTITIONS_MISSING",
+            hint: "a topic was recreated with fewer partitions; restore its partition count",
+          })
+        );
+      }
+      await sleep(backoffMs(attempt + 2));
+    }
+  }
+
+  async #addPartitions(partitioned: Partitioned): Promise<void> {
+    const topics = [...partitioned].map(([topic, partitions]) => ({
+      topic,
+      partitions: partitions.flatMap((records, partition) => (records ? [partition] : [])),
+    }));
+    await this.#withCoordinator(async (coordinator) => {
+      const errors = await coordinator.call(addPartitionsToTxnApi, {
+        transactionalId: this.#options.transactionalId,
+        ...this.#identity,
+        topics,
+      });
+      throwFirst(errors, "AddPartitionsToTxn");
+    });
+  }
+
+  async #produce(partitioned: Partitioned): Promise<void> {
+    const byLeader = new Map<number, PartitionQueue[]>();
+    for (const [topic, partitions] of partitioned) {
+      const leaders = this.#leaders.get(topic) ?? [];
+      partitions.forEach((records, partition) => {
+        const leader = leaders[partition] as number;
+        let queues = byLeader.get(leader);
+        if (!queues) {
+          queues = [];
+          byLeader.set(leader, queues);
+        }
+        queues.push({ topic, partition, records, next: 0 });
+      });
+    }
+    await Promise.all([...byLeader].map(([leader, queues]) => this.#produceTo(leader, queues)));
+  }
+
+  /** Sends the queues' records to their leader, one request at a time (sequence numbers in order). */
+  async #produceTo(leader: number, queues: PartitionQueue[]): Promise<void> {
+    const address = this.#brokers.get(leader);
+    if (!address) throw new KafkaProtocolError(5, `Produce: partition leader ${leader} is not in the metadata`);
+    const connection = await this.#connection(address);
+    let pending = queues;
+    while (pending.length > 0) {
+      const request = new Map<string, PartitionRecords[]>();
+      let requestBytes = 0;
+      for (const queue of pending) {
+        if (requestBytes >= this.#options.maxRequestBytes) break;
+        const batch = this.#nextBatch(queue);
+        requestBytes += batch.length;
+        let partitions = request.get(queue.topic);
+        if (!partitions) {
+          partitions = [];
+          request.set(queue.topic, partitions);
+        }
+        partitions.push({ partition: queue.partition, batch });
+      }
+      const errors = await connection.call(
+        produceApi,
+        {
+          transactionalId: this.#options.transactionalId,
+          timeoutMs: this.#options.requestTimeoutMs,
+          topics: [...request].map(([topic, partitions]) => ({ topic, partitions })),
+        },
+        requestBytes + 1024,
+      );
+      throwFirst(errors, "Produce");
+      pending = pending.filter((queue) => queue.next < queue.records.length);
+    }
+  }
+
+  /** The queue's next record batch, up to maxPartitionBytes (at least one record). */
+  #nextBatch(queue: PartitionQueue): Buffer {
+    const { records } = queue;
+    const start = queue.next;
+    let end = start + 1;
+    let bytes = recordBytes(records[start] as OutgoingRecord);
+    while (end < records.length) {
+      const more = recordBytes(records[end] as OutgoingRecord);
+      if (bytes + more > this.#options.maxPartitionBytes) break;
+      bytes += more;
+      end++;
+    }
+    queue.next = end;
+    let sequences = this.#sequences.get(queue.topic);
+    if (!sequences) {
+      sequences = [];
+      this.#sequences.set(queue.topic, sequences);
+    }
+    const baseSequence = sequences[queue.partition] ?? 0;
+    // Sequence numbers wrap at 2^31 like the Java client's.
+    sequences[queue.partition] = (baseSequence + (end - start)) % 2_147_483_648;
+    return encodeRecordBatch(records, start, end, {
+      ...this.#identity,
+      baseSequence,
+      transactional: true,
+      timestamp: Date.now(),
+    });
+  }
+
+  async #endTransaction(commit: boolean): Promise<void> {
+    await this.#withCoordinator(async (coordinator) => {
+      const errorCode = await coordinator.call(endTxnApi, {
+        transactionalId: this.#options.transactionalId,
+        ...this.#identity,
+        commit,
+      });
+      check(errorCode, commit ? "EndTxn (commit)" : "EndTxn (abort)");
+    });
+  }
+}
+
+function throwFirst(errors: readonly PartitionError[], request: string): void {
+  const failed = errors.find((error) => error.errorCode !== 0);
+  if (failed) check(failed.errorCode, `${request} for ${failed.topic}[${failed.partition}]`);
 }

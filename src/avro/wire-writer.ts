@@ -1,24 +1,23 @@
 /**
- * Synchronous Confluent wire-format encoding for the capture's hot path: the avsc Type of a
- * registered schema is built once per schema id, and records are written into large shared
+ * Synchronous Confluent wire-format encoding for the capture's hot path: the encoder of a
+ * registered schema is compiled once per schema id (binary-encoder.ts), and records are written into large shared
  * chunks (an EncodeArena) instead of one small Buffer per record, which would cost an allocation,
  * a copy and garbage per event. Wire format: magic byte 0, the schema id as a 4-byte big-endian
  * int, the Avro body.
  */
-import avro from "avsc";
 import { RecordError } from "../core/errors.js";
-import { int64TypeHook } from "./long-type.js";
+import { compileEncoder, type Encode } from "./binary-encoder.js";
 
 export const WIRE_HEADER_BYTES = 5;
 
-/** A registered schema ready to encode with: its id and its avsc Type (longs as int64LongType). */
+/** A registered schema ready to encode with: its id and its compiled encoder. */
 export interface WireWriter {
   readonly schemaId: number;
-  readonly type: avro.Type;
+  readonly encode: Encode;
 }
 
 export function wireWriter(schemaId: number, schema: object): WireWriter {
-  return { schemaId, type: avro.Type.forSchema(schema as avro.Schema, { typeHook: int64TypeHook }) };
+  return { schemaId, encode: compileEncoder(schema) };
 }
 
 const DEFAULT_CHUNK_BYTES = 256 * 1024;
@@ -48,7 +47,7 @@ export class EncodeArena {
         chunk.writeInt32BE(writer.schemaId, start + 1);
         let end: number;
         try {
-          end = writer.type.encode(value, chunk, start + WIRE_HEADER_BYTES);
+          end = writer.encode(chunk, start + WIRE_HEADER_BYTES, value);
         } catch (error) {
           throw new RecordError(
             `value does not match schema ${writer.schemaId}: ${(error as Error).message}`,
@@ -58,13 +57,13 @@ export class EncodeArena {
             },
           );
         }
-        if (end >= 0) {
+        if (end <= chunk.length) {
           this.#offset = end;
           this.bytes += end - start;
           return chunk.subarray(start, end);
         }
-        // avsc returns chunk.length - (the position it would have reached): a negative number.
-        needed = chunk.length - end - start;
+        // It did not fit: `end` is where it would have ended.
+        needed = end - start;
       }
       this.#chunk = Buffer.allocUnsafe(Math.max(this.chunkBytes, needed));
       this.#offset = 0;

@@ -279,10 +279,13 @@ export class TransactionalProducer {
       if (attempt + 1 >= METADATA_ATTEMPTS || (lastError && !lastError.retriable)) {
         throw (
           lastError ??
-          new TributaryError(`Kafka has fewer partitions than the capture writes to for ${topics.join(", ")}`, {
-            code: "KAFKA_PARTITIONS_MISSING",
-            hint: "a topic was recreated with fewer partitions; restore its partition count",
-          })
+          new TributaryError(
+            `Kafka has fewer partitions than the capture writes to for ${topics.join(", ")}`,
+            {
+              code: "KAFKA_PARTITIONS_MISSING",
+              hint: "a topic was recreated with fewer partitions; restore its partition count",
+            },
+          )
         );
       }
       await sleep(backoffMs(attempt + 2));
@@ -324,7 +327,8 @@ export class TransactionalProducer {
   /** Sends the queues' records to their leader, one request at a time (sequence numbers in order). */
   async #produceTo(leader: number, queues: PartitionQueue[]): Promise<void> {
     const address = this.#brokers.get(leader);
-    if (!address) throw new KafkaProtocolError(5, `Produce: partition leader ${leader} is not in the metadata`);
+    if (!address)
+      throw new KafkaProtocolError(5, `Produce: partition leader ${leader} is not in the metadata`);
     const connection = await this.#connection(address);
     let pending = queues;
     while (pending.length > 0) {

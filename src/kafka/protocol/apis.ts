@@ -150,10 +150,12 @@ export const addPartitionsToTxnApi: Api<
   },
   read(reader) {
     reader.int32(); // throttle_time_ms
-    return reader.array((r) => {
-      const topic = r.string();
-      return r.array((p) => ({ topic, partition: p.int32(), errorCode: p.int16() }));
-    }).flat();
+    return reader
+      .array((r) => {
+        const topic = r.string();
+        return r.array((p) => ({ topic, partition: p.int32(), errorCode: p.int16() }));
+      })
+      .flat();
   },
 };
 

@@ -38,8 +38,12 @@ export class BrokerConnection {
     this.#socket = socket;
     this.#options = options;
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
-    socket.on("error", (error) => this.#fail(new KafkaConnectionError(`Kafka broker ${this.address}: ${error.message}`, error)));
-    socket.on("close", () => this.#fail(new KafkaConnectionError(`Kafka broker ${this.address} closed the connection`)));
+    socket.on("error", (error) =>
+      this.#fail(new KafkaConnectionError(`Kafka broker ${this.address}: ${error.message}`, error)),
+    );
+    socket.on("close", () =>
+      this.#fail(new KafkaConnectionError(`Kafka broker ${this.address} closed the connection`)),
+    );
   }
 
   static connect(options: ConnectionOptions): Promise<BrokerConnection> {
@@ -49,7 +53,11 @@ export class BrokerConnection {
       socket.setNoDelay(true);
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new KafkaConnectionError(`Kafka broker ${address} did not accept a connection within ${options.connectTimeoutMs} ms`));
+        reject(
+          new KafkaConnectionError(
+            `Kafka broker ${address} did not accept a connection within ${options.connectTimeoutMs} ms`,
+          ),
+        );
       }, options.connectTimeoutMs);
       socket.once("connect", () => {
         clearTimeout(timer);
@@ -58,7 +66,9 @@ export class BrokerConnection {
       });
       socket.once("error", (error) => {
         clearTimeout(timer);
-        reject(new KafkaConnectionError(`cannot connect to Kafka broker ${address}: ${error.message}`, error));
+        reject(
+          new KafkaConnectionError(`cannot connect to Kafka broker ${address}: ${error.message}`, error),
+        );
       });
     });
   }
@@ -68,7 +78,11 @@ export class BrokerConnection {
   }
 
   /** Sends one request and resolves with its decoded response. */
-  async call<Request, Response>(api: Api<Request, Response>, request: Request, bodyBytesHint = 256): Promise<Response> {
+  async call<Request, Response>(
+    api: Api<Request, Response>,
+    request: Request,
+    bodyBytesHint = 256,
+  ): Promise<Response> {
     const reader = await this.#request(api, (writer) => api.write(writer, request), bodyBytesHint);
     return api.read(reader);
   }

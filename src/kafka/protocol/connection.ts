@@ -93,7 +93,8 @@ export class BrokerConnection {
     bodyBytesHint: number,
   ): Promise<WireReader> {
     if (this.#closed) return Promise.reject(this.#closed);
-    const correlationId = (this.#correlationId = (this.#correlationId + 1) | 0);
+    this.#correlationId = (this.#correlationId + 1) | 0;
+    const correlationId = this.#correlationId;
     const writer = new WireWriter(bodyBytesHint + 64);
     writer.int32(0); // size, patched below
     writer.int16(api.key).int16(api.version).int32(correlationId).nullableString(this.#options.clientId);

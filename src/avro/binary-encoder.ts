@@ -25,7 +25,7 @@ type Schema = string | readonly Schema[] | { readonly type: string; readonly [ke
 
 const TWO_POW_52 = 2 ** 52;
 
-function writeInt(buffer: Buffer, offset: number, value: number): number {
+export function writeInt(buffer: Buffer, offset: number, value: number): number {
   let zigzag = ((value << 1) ^ (value >> 31)) >>> 0;
   while (zigzag >= 0x80) {
     buffer[offset++] = (zigzag & 0x7f) | 0x80;
@@ -35,7 +35,7 @@ function writeInt(buffer: Buffer, offset: number, value: number): number {
   return offset;
 }
 
-function writeBigLong(buffer: Buffer, offset: number, value: bigint): number {
+export function writeBigLong(buffer: Buffer, offset: number, value: bigint): number {
   let zigzag = BigInt.asUintN(64, (value << 1n) ^ (value >> 63n));
   while (zigzag >= 0x80n) {
     buffer[offset++] = Number(zigzag & 0x7fn) | 0x80;
@@ -45,8 +45,8 @@ function writeBigLong(buffer: Buffer, offset: number, value: bigint): number {
   return offset;
 }
 
-/** A long from a safe integer number, or any int64 bigint. */
-function writeLong(buffer: Buffer, offset: number, value: number): number {
+/** A long from a safe integer number (see writeBigLong for bigint). */
+export function writeLong(buffer: Buffer, offset: number, value: number): number {
   if (value >= -1_073_741_824 && value < 1_073_741_824) return writeInt(buffer, offset, value);
   if (value <= -TWO_POW_52 || value >= TWO_POW_52) return writeBigLong(buffer, offset, BigInt(value));
   // Zigzag in floating point: exact below 2^53.
@@ -66,7 +66,7 @@ function writeBytes(buffer: Buffer, offset: number, bytes: Uint8Array): number {
   return end;
 }
 
-function writeString(buffer: Buffer, offset: number, text: string): number {
+export function writeString(buffer: Buffer, offset: number, text: string): number {
   const length = text.length;
   if (length < 64) {
     // ASCII fast path: one byte per character, the length prefix is then one byte too.

@@ -1,23 +1,19 @@
 /**
  * Synchronous Confluent wire-format encoding for the capture's hot path: the encoder of a
- * registered schema is compiled once per schema id (binary-encoder.ts), and records are written into large shared
+ * registered schema is built once per schema id (event-encoder.ts), and records are written into large shared
  * chunks (an EncodeArena) instead of one small Buffer per record, which would cost an allocation,
  * a copy and garbage per event. Wire format: magic byte 0, the schema id as a 4-byte big-endian
  * int, the Avro body.
  */
 import { RecordError } from "../core/errors.js";
-import { compileEncoder, type Encode } from "./binary-encoder.js";
 
 export const WIRE_HEADER_BYTES = 5;
 
-/** A registered schema ready to encode with: its id and its compiled encoder. */
-export interface WireWriter {
+/** A registered schema ready to encode with: its id and an encoder of its Avro body. */
+export interface WireWriter<T> {
   readonly schemaId: number;
-  readonly encode: Encode;
-}
-
-export function wireWriter(schemaId: number, schema: object): WireWriter {
-  return { schemaId, encode: compileEncoder(schema) };
+  /** Writes `value` at `offset`; returns where it ends, beyond the buffer if it did not fit. */
+  readonly encode: (buffer: Buffer, offset: number, value: T) => number;
 }
 
 const DEFAULT_CHUNK_BYTES = 256 * 1024;
@@ -37,7 +33,7 @@ export class EncodeArena {
   }
 
   /** `value` encoded with `writer` in the wire format; throws a RecordError if it does not fit the schema. */
-  write(writer: WireWriter, value: unknown): Buffer {
+  write<T>(writer: WireWriter<T>, value: T): Buffer {
     for (;;) {
       const chunk = this.#chunk;
       const start = this.#offset;

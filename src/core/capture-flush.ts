@@ -7,7 +7,6 @@
  * - a truncate has a null key and is written to every partition of its topic, so each
  *   partition's consumer sees it after that partition's earlier events.
  */
-import { toEnvelopeValue, toKey } from "../avro/envelope.js";
 import { EncodeArena } from "../avro/wire-writer.js";
 import { partitionForKey } from "../kafka/partitioner.js";
 import type { OutgoingRecord } from "../kafka/transactional-producer.js";
@@ -73,22 +72,21 @@ export async function addBatch(
   highWater: string | undefined,
   options: EncoderOptions,
 ): Promise<string | undefined> {
-  const now = Date.now();
   for (const event of batch.events) {
     if (highWater !== undefined && event.source.version <= highWater) continue;
     const state = options.topics.knownState(event.table) ?? (await options.topics.stateFor(event.table));
-    addEvent(flush, event, state, now);
+    addEvent(flush, event, state);
   }
   if (highWater !== undefined && batch.position.version <= highWater) return highWater;
   flush.position = batch.position;
   return batch.position.version;
 }
 
-function addEvent(flush: Flush, event: ChangeEvent, state: TopicState, now: number): void {
-  const avroKey = toKey(state.layout, event);
-  const key =
-    avroKey === null || state.keyWriter === undefined ? null : flush.arena.write(state.keyWriter, avroKey);
-  const value = flush.arena.write(state.valueWriter, toEnvelopeValue(state.layout, event, now));
+function addEvent(flush: Flush, event: ChangeEvent, state: TopicState): void {
+  // Truncates have no key (written to every partition); neither do rows of keyless tables.
+  const keyWriter = event.op === "t" || (event.after ?? event.before) === null ? undefined : state.keyWriter;
+  const key = keyWriter ? flush.arena.write(keyWriter, event) : null;
+  const value = flush.arena.write(state.valueWriter, event);
   const topic = event.table.topic;
   if (event.op === "t") {
     for (let partition = 0; partition < state.partitions; partition++)

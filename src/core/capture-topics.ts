@@ -6,10 +6,11 @@
  */
 import type { Admin } from "kafkajs";
 import { type EnvelopeLayout, keySchema, layoutOf, valueSchema } from "../avro/envelope-schema.js";
+import { eventKeyEncoder, eventValueEncoder } from "../avro/event-encoder.js";
 import { SchemaRegistryError, type TributarySchemaRegistry } from "../avro/registry.js";
-import { type WireWriter, wireWriter } from "../avro/wire-writer.js";
+import type { WireWriter } from "../avro/wire-writer.js";
 import { ensureTopics } from "../kafka/admin.js";
-import type { TableSpec } from "./change-event.js";
+import type { ChangeEvent, TableSpec } from "./change-event.js";
 import { TributaryError } from "./errors.js";
 import type { Logger } from "./logger.js";
 
@@ -20,8 +21,8 @@ export interface TopicState {
   readonly keySchemaId: number | undefined;
   readonly valueSchemaId: number;
   /** Encoders of the registered key and value schemas (built once per registration). */
-  readonly keyWriter: WireWriter | undefined;
-  readonly valueWriter: WireWriter;
+  readonly keyWriter: WireWriter<ChangeEvent> | undefined;
+  readonly valueWriter: WireWriter<ChangeEvent>;
   /** JSON of the table's schemas: equal text, no new registration. */
   readonly fingerprint: string;
 }
@@ -99,14 +100,17 @@ export class CaptureTopics {
       ? await this.#registerSchema(`${table.topic}-key`, key, table, previous)
       : undefined;
     const valueSchemaId = await this.#registerSchema(`${table.topic}-value`, value, table, previous);
+    const layout = layoutOf(table);
+    const encodeKey = eventKeyEncoder(layout);
     const state: TopicState = {
       table,
-      layout: layoutOf(table),
+      layout,
       partitions,
       keySchemaId,
       valueSchemaId,
-      keyWriter: key && keySchemaId !== undefined ? wireWriter(keySchemaId, key) : undefined,
-      valueWriter: wireWriter(valueSchemaId, value),
+      keyWriter:
+        encodeKey && keySchemaId !== undefined ? { schemaId: keySchemaId, encode: encodeKey } : undefined,
+      valueWriter: { schemaId: valueSchemaId, encode: eventValueEncoder(layout) },
       fingerprint: fingerprintOf(table),
     };
     this.#topics.set(table.topic, state);

@@ -1,0 +1,108 @@
+import avro from "avsc";
+import { describe, expect, it } from "vitest";
+import { toEnvelopeValue, toKey } from "../../src/avro/envelope.js";
+import { keySchema, layoutOf, valueSchema } from "../../src/avro/envelope-schema.js";
+import { eventKeyEncoder, eventValueEncoder } from "../../src/avro/event-encoder.js";
+import { int64TypeHook } from "../../src/avro/long-type.js";
+import type { ChangeEvent, SourceInfo } from "../../src/core/change-event.js";
+import { RecordError } from "../../src/core/errors.js";
+import { allKindsTable, fullRow, nullRow } from "./all-kinds.js";
+
+const table = allKindsTable("fake.public.all-kinds");
+const layout = layoutOf(table);
+const NOW = 1_700_000_000_999;
+
+/** avsc's encoding of the Avro objects of toEnvelopeValue / toKey: the reference. */
+function reference(schema: unknown, value: unknown): Buffer {
+  return avro.Type.forSchema(schema as avro.Schema, { typeHook: int64TypeHook }).toBuffer(value);
+}
+
+function encoded(encode: (buffer: Buffer, offset: number, event: ChangeEvent) => number, input: ChangeEvent) {
+  const buffer = Buffer.alloc(64 * 1024);
+  return buffer.subarray(0, encode(buffer, 0, input));
+}
+
+const postgresSource: SourceInfo = {
+  version: "00000000016B3748-0000000000000002",
+  connector: "postgres",
+  tsMs: 1_700_000_000_123,
+  snapshot: false,
+  db: "infoportal",
+  lsn: "0/16B3748",
+  txId: 4_294_967_297,
+};
+const mysqlSource: SourceInfo = {
+  version: "mysql-bin.000003:0000000000000154",
+  connector: "mysql",
+  tsMs: 1,
+  snapshot: true,
+  db: "obe_v8",
+  file: "mysql-bin.000003",
+  pos: 2 ** 40,
+  gtid: "3E11FA47-71CA-11E1-9E33-C80AA9429562:23",
+};
+const imapSource: SourceInfo = {
+  version: "v",
+  connector: "imap",
+  tsMs: 2,
+  snapshot: false,
+  db: "INBOX",
+  uidValidity: 4_294_967_295,
+  uid: 7,
+  cursor: "c",
+};
+
+function event(overrides: Partial<ChangeEvent>): ChangeEvent {
+  return {
+    table,
+    op: "c",
+    before: null,
+    after: fullRow(1n),
+    source: postgresSource,
+    unavailableColumns: [],
+    ...overrides,
+  };
+}
+
+const events: ChangeEvent[] = [
+  event({}),
+  event({
+    op: "u",
+    before: nullRow(-(2n ** 63n)),
+    after: fullRow(2n ** 63n - 1n),
+    unavailableColumns: ["notes", "doc"],
+  }),
+  event({ op: "d", before: fullRow(5n), after: null, source: mysqlSource }),
+  event({ op: "r", after: nullRow(9_007_199_254_740_993n), source: imapSource }),
+  event({ op: "t", after: null, table: { ...table, namespace: "" } }),
+];
+
+describe("event encoders", () => {
+  it("write the envelope byte for byte as the Avro objects of toEnvelopeValue encode", () => {
+    const encodeValue = eventValueEncoder(layout, () => NOW);
+    for (const input of events) {
+      const expected = reference(valueSchema(table), toEnvelopeValue(layout, input, NOW));
+      expect(encoded(encodeValue, input), input.op).toEqual(expected);
+    }
+  });
+
+  it("write the key byte for byte as the Avro object of toKey encodes", () => {
+    const encodeKey = eventKeyEncoder(layout);
+    if (!encodeKey) throw new Error("the table has a key");
+    for (const input of events.filter((candidate) => candidate.op !== "t")) {
+      expect(encoded(encodeKey, input)).toEqual(reference(keySchema(table), toKey(layout, input)));
+    }
+    expect(eventKeyEncoder(layoutOf({ ...table, keyColumns: [] }))).toBeUndefined();
+  });
+
+  it("refuse a value of the wrong type, naming the table, column and version", () => {
+    const encodeValue = eventValueEncoder(layout);
+    const bad = event({ after: { ...fullRow(1n), medium: "twelve" } });
+    expect(() => encoded(encodeValue, bad)).toThrow(RecordError);
+    expect(() => encoded(encodeValue, bad)).toThrow(
+      /fake\.public\.all-kinds column "medium" \(version 00000000016B3748-0000000000000002\)/,
+    );
+    const keyless = event({ after: { ...fullRow(1n), id: null } });
+    expect(() => encoded(eventKeyEncoder(layout) as never, keyless)).toThrow(/key column "id" is null/);
+  });
+});

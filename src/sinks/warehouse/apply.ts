@@ -11,7 +11,8 @@ import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { classify, type ErrorAction, RecordError } from "../../core/errors.js";
 import type { RecordOrigin, Segment, StagedRow, TruncateMark } from "./batch.js";
-import { copyLine, copyStaged } from "./copy-text.js";
+import { copyPieces } from "./copy-rows.js";
+import { copyStaged } from "./copy-text.js";
 import { foldIdentifier } from "./identifier.js";
 import {
   type DeleteMode,
@@ -35,10 +36,7 @@ import {
   type TableModel,
 } from "./sql.js";
 import type { Dialect } from "./typemap.js";
-import { timestampText, toParameter } from "./values.js";
-
-/** COPY data goes to the server in pieces of about this many characters. */
-const COPY_PIECE_CHARS = 256 * 1024;
+import { msToTimestamptz, timestampText, toParameter } from "./values.js";
 
 /** Redshift's limit of bind parameters per statement. */
 export const MAX_PARAMETERS = 32_767;
@@ -55,12 +53,6 @@ export function warehouseAction(error: unknown): ErrorAction {
   const message = error instanceof Error ? error.message : "";
   if (/serializable isolation violation|\b1023\b/i.test(message)) return "retry";
   return classify(error);
-}
-
-function msToTimestamptz(ms: number): string | null {
-  if (!Number.isFinite(ms) || ms <= 0) return null;
-  const micros = Math.trunc(ms) * 1000;
-  return `${timestampText(Number.isSafeInteger(micros) ? micros : BigInt(Math.trunc(ms)) * 1000n)}+00`;
 }
 
 function parameterSize(value: unknown): number {
@@ -139,21 +131,8 @@ export class BatchApplier {
       }
       return;
     }
-    const text = Readable.from(this.#copyText(model, rows, loadedAt), { objectMode: false });
+    const text = Readable.from(copyPieces(model, rows, loadedAt), { objectMode: false });
     await pipeline(text, client.query(copyFrom(copyStaged(model))));
-  }
-
-  /** The rows as COPY text, in pieces of about COPY_PIECE_CHARS. */
-  *#copyText(model: TableModel, rows: readonly StagedRow[], loadedAt: string): Generator<string> {
-    let piece = "";
-    for (const row of rows) {
-      piece += copyLine(this.#stagedTuple(model, row, loadedAt));
-      if (piece.length >= COPY_PIECE_CHARS) {
-        yield piece;
-        piece = "";
-      }
-    }
-    if (piece.length > 0) yield piece;
   }
 
   /** After the load: the TOAST/delete markers, then the version-guarded merge (merge-sql.ts). */

@@ -3,8 +3,9 @@
  * into staged rows, split at truncates and deduplicated by key keeping the highest source.version.
  * Pure.
  */
-import type { ChangeEvent, ColumnSpec, Op, Row } from "../../core/change-event.js";
+import type { ColumnSpec, Op, Row } from "../../core/change-event.js";
 import { RecordError } from "../../core/errors.js";
+import type { SinkEvent } from "./decode.js";
 
 export interface RecordOrigin {
   readonly topic: string;
@@ -86,8 +87,11 @@ function keyPart(value: unknown): string {
 
 const noColumns: ReadonlySet<string> = new Set();
 
-/** The row an event stages; `key` is the decoded Kafka key when there is one. */
-export function stagedRowOf(event: ChangeEvent, key: Row | null, origin: RecordOrigin): StagedRow {
+/**
+ * The row an event stages; `key` is the decoded Kafka key when there is one. Takes over the
+ * event's row image (decoded for this row alone, every column present) as its values.
+ */
+export function stagedRowOf(event: SinkEvent, key: Row | null, origin: RecordOrigin): StagedRow {
   const deleted = event.op === "d";
   const image = deleted ? event.before : event.after;
   const keyColumns = event.table.keyColumns;
@@ -96,29 +100,32 @@ export function stagedRowOf(event: ChangeEvent, key: Row | null, origin: RecordO
       code: "RECORD_KEY_MISSING",
     });
   }
-  const values: Record<string, unknown> = {};
-  for (const column of event.table.columns) values[column.name] = image?.[column.name] ?? null;
-  for (const column of keyColumns) {
-    const value = key?.[column] ?? image?.[column];
+  let values: Record<string, unknown>;
+  if (image) values = image;
+  else {
+    values = {};
+    for (const column of event.table.columns) values[column.name] = null;
+  }
+  let keyId = "";
+  for (let index = 0; index < keyColumns.length; index++) {
+    const column = keyColumns[index] as string;
+    const value = key?.[column] ?? values[column];
     if (value === null || value === undefined) {
       throw new RecordError(`key column ${column} has no value`, { code: "RECORD_KEY_MISSING" });
     }
     values[column] = value;
-  }
-  let keyId = keyPart(values[keyColumns[0] as string]);
-  for (let index = 1; index < keyColumns.length; index++) {
-    keyId += `,${keyPart(values[keyColumns[index] as string])}`;
+    keyId += index === 0 ? keyPart(value) : `,${keyPart(value)}`;
   }
   return {
     keyId,
-    version: event.source.version,
+    version: event.version,
     op: event.op,
     deleted,
     values,
     unavailable:
       deleted || event.unavailableColumns.length === 0 ? noColumns : new Set(event.unavailableColumns),
     keepStoredValues: deleted,
-    sourceTsMs: event.source.tsMs,
+    sourceTsMs: event.sourceTsMs,
     origin,
     superseded: [],
     columns: event.table.columns,

@@ -23,13 +23,6 @@ export function copyField(value: unknown): string {
   return String(value);
 }
 
-/** One row of bind parameters (stagedColumnNames order) as a COPY text line. */
-export function copyLine(values: readonly unknown[]): string {
-  let line = copyField(values[0]);
-  for (let index = 1; index < values.length; index++) line += `\t${copyField(values[index])}`;
-  return `${line}\n`;
-}
-
 /** `COPY "_tributary_stage" (<staged columns>) FROM STDIN` (postgres dialect only). */
 export function copyStaged(model: TableModel): string {
   const columns = stagedColumnNames(model).map((name) => quoteIdentifier(name, "postgres"));

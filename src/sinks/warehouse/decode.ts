@@ -1,12 +1,13 @@
 /**
- * Kafka record → ChangeEvent and key, with the capture side's envelope functions (src/avro). This
+ * Kafka record → the event as the sink needs it, and key, with the capture side's envelope functions (src/avro). This
  * file sorts the failures into what the sink does:
  * bytes that are not a Tributary record and schema ids the registry does not know are
  * RecordErrors (dead letter, the partition moves on); a registry that does not answer is a
  * retriable error (the sink waits).
  */
 import avro from "avsc";
-import { decodeEnvelope, decodeKey, type KeyField } from "../../avro/envelope.js";
+import { fromAvroNullable } from "../../avro/column-values.js";
+import { decodeKey, type KeyField } from "../../avro/envelope.js";
 import {
   type AvroRecordSchema,
   type EnvelopeLayout,
@@ -15,11 +16,22 @@ import {
 } from "../../avro/envelope-schema.js";
 import { int64TypeHook } from "../../avro/long-type.js";
 import { SchemaRegistryError, type TributarySchemaRegistry } from "../../avro/registry.js";
-import type { ChangeEvent, Row } from "../../core/change-event.js";
+import type { ColumnSpec, Op, Row, TableSpec } from "../../core/change-event.js";
 import { RecordError, TributaryError } from "../../core/errors.js";
 
+/** What the sink needs of a change event: no more is decoded (see readerSchemaOf). */
+export interface SinkEvent {
+  readonly table: TableSpec;
+  readonly op: Op;
+  readonly before: Row | null;
+  readonly after: Row | null;
+  readonly version: string;
+  readonly sourceTsMs: number;
+  readonly unavailableColumns: readonly string[];
+}
+
 export interface DecodedRecord {
-  readonly event: ChangeEvent;
+  readonly event: SinkEvent;
   /** The decoded Kafka key (the key columns by name); null for a truncate. */
   readonly key: Row | null;
 }
@@ -38,18 +50,77 @@ function registryUnavailable(error: unknown): TributaryError {
   });
 }
 
+/** How a value writer schema is read: only the fields the sink uses, the others skipped. */
+interface EnvelopeReader {
+  readonly layout: EnvelopeLayout;
+  readonly type: avro.Type;
+  readonly resolver: avro.Resolver | undefined;
+}
+
 /** A writer schema as the sink uses it: its Avro type, and what it says about the table. */
 interface WriterSchema {
   readonly type: avro.Type;
   readonly json: AvroRecordSchema;
-  layout?: EnvelopeLayout;
+  reader?: EnvelopeReader;
   keyFields?: KeyField[];
 }
 
+const ops: ReadonlySet<string> = new Set(["c", "u", "d", "r", "t"]);
+
 /**
- * Decodes with the capture side's pure envelope functions (envelope.ts, envelope-schema.ts), the
- * same steps as its EnvelopeDecoder, but synchronously once a schema id is known: the Avro type
- * is built once per schema id, so a record costs no registry call and no promise.
+ * The value writer schema without what the sink never reads (the envelope's ts_ms, every source
+ * field but version and ts_ms): Avro schema resolution skips those bytes instead of building
+ * strings and objects of them. The writer schema itself when its source block is not inline.
+ */
+function readerSchemaOf(writer: AvroRecordSchema): AvroRecordSchema {
+  const source = writer.fields.find((field) => field.name === "source")?.type as AvroRecordSchema | undefined;
+  const kept = (source?.fields ?? []).filter((field) => field.name === "version" || field.name === "ts_ms");
+  if (source?.type !== "record" || kept.length !== 2) return writer;
+  const fields = writer.fields
+    .filter((field) => field.name !== "ts_ms")
+    .map((field) => (field.name === "source" ? { ...field, type: { ...source, fields: kept } } : field));
+  return { ...writer, fields };
+}
+
+function envelopeReaderOf(writer: WriterSchema): EnvelopeReader {
+  const layout = layoutFromValueSchema(writer.json);
+  const readerJson = readerSchemaOf(writer.json);
+  if (readerJson === writer.json) return { layout, type: writer.type, resolver: undefined };
+  const type = avro.Type.forSchema(readerJson as avro.Schema, { typeHook: int64TypeHook });
+  return { layout, type, resolver: type.createResolver(writer.type) };
+}
+
+function rowOf(layout: EnvelopeLayout, record: Record<string, unknown> | null | undefined): Row | null {
+  if (record === null || record === undefined) return null;
+  const row: Row = {};
+  const { columns } = layout.table;
+  for (let index = 0; index < columns.length; index++) {
+    const column = columns[index] as ColumnSpec;
+    row[column.name] = fromAvroNullable(column.type, record[layout.fieldNames[index] as string]);
+  }
+  return row;
+}
+
+function eventOf(layout: EnvelopeLayout, value: Record<string, unknown>): SinkEvent {
+  const op = String(value.op);
+  if (!ops.has(op)) throw new RecordError(`unknown op ${JSON.stringify(op)}`, { code: "ENVELOPE_OP" });
+  const source = value.source as Record<string, unknown>;
+  const unavailable = (value.unavailable_columns as unknown[] | undefined) ?? [];
+  return {
+    table: layout.table,
+    op: op as Op,
+    before: rowOf(layout, value.before as Record<string, unknown> | null),
+    after: rowOf(layout, value.after as Record<string, unknown> | null),
+    version: String(source.version),
+    sourceTsMs: Number(source.ts_ms),
+    unavailableColumns: unavailable.length === 0 ? [] : unavailable.map(String),
+  };
+}
+
+/**
+ * Decodes with the capture side's layout and key functions (envelope-schema.ts, envelope.ts),
+ * synchronously once the record's schema ids are known: the Avro types are built once per schema
+ * id, so a record costs no registry call and no promise.
  */
 export class RecordDecoder {
   readonly #registry: TributarySchemaRegistry;
@@ -61,30 +132,39 @@ export class RecordDecoder {
 
   /** The record's event and key, or null for a tombstone (the null value after each delete). */
   async decode(record: RawRecord): Promise<DecodedRecord | null> {
+    const { key, value } = record;
+    if (value !== null && value.length > 0 && !this.#schemas.has(schemaIdOf(value, "value"))) {
+      await this.#load(value, "value");
+    }
+    const known = this.decodeKnown(record);
+    if (known !== undefined) return known;
+    // The value decoded: what is missing is the key's schema.
+    await this.#load(key as Buffer, "key");
+    return this.decodeKnown(record) ?? null;
+  }
+
+  /**
+   * decode() without waiting: undefined when a schema of the record is not loaded yet (then
+   * decode() loads it).
+   */
+  decodeKnown(record: RawRecord): DecodedRecord | null | undefined {
     if (record.value === null || record.value.length === 0) return null;
     const value = record.value;
-    const valueSchema = this.#schemas.get(schemaIdOf(value, "value")) ?? (await this.#load(value, "value"));
-    const envelope = guard(() => {
-      valueSchema.layout ??= layoutFromValueSchema(valueSchema.json);
-      return decodeEnvelope(valueSchema.layout, valueSchema.type.fromBuffer(value.subarray(5)));
+    const valueSchema = this.#schemas.get(schemaIdOf(value, "value"));
+    if (!valueSchema) return undefined;
+    const event = guard(() => {
+      valueSchema.reader ??= envelopeReaderOf(valueSchema);
+      const { layout, type, resolver } = valueSchema.reader;
+      return eventOf(layout, type.fromBuffer(value.subarray(5), resolver) as Record<string, unknown>);
     }, "value");
-    let key: Row | null = null;
-    if (record.key !== null && record.key.length > 0 && envelope.op !== "t") {
-      const keyBytes = record.key;
-      const keySchema = this.#schemas.get(schemaIdOf(keyBytes, "key")) ?? (await this.#load(keyBytes, "key"));
-      key = guard(() => {
-        keySchema.keyFields ??= keyFieldsFromSchema(keySchema.json);
-        return decodeKey(keySchema.keyFields, keySchema.type.fromBuffer(keyBytes.subarray(5)));
-      }, "key");
-    }
-    const event: ChangeEvent = {
-      table: envelope.table,
-      op: envelope.op,
-      before: envelope.before,
-      after: envelope.after,
-      source: envelope.source,
-      unavailableColumns: envelope.unavailableColumns,
-    };
+    if (record.key === null || record.key.length === 0 || event.op === "t") return { event, key: null };
+    const keyBytes = record.key;
+    const keySchema = this.#schemas.get(schemaIdOf(keyBytes, "key"));
+    if (!keySchema) return undefined;
+    const key = guard(() => {
+      keySchema.keyFields ??= keyFieldsFromSchema(keySchema.json);
+      return decodeKey(keySchema.keyFields, keySchema.type.fromBuffer(keyBytes.subarray(5)));
+    }, "key");
     return { event, key };
   }
 

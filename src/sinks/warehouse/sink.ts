@@ -250,11 +250,14 @@ export class WarehouseSink {
         const origin = { topic: chunk.topic, partition: chunk.partition, offset: message.offset };
         try {
           const record = { topic: chunk.topic, key: message.key, value: message.value };
-          // Retried only when the registry fails: the retry helper stays off the per-record path.
-          const decoded = await this.#decoder.decode(record).catch((error: unknown) => {
-            if (error instanceof RecordError) throw error;
-            return this.#retrying(() => this.#decoder.decode(record), context);
-          });
+          // Synchronous once the schemas are known; the registry is asked (and retried) only when not.
+          let decoded = this.#decoder.decodeKnown(record);
+          if (decoded === undefined) {
+            decoded = await this.#decoder.decode(record).catch((error: unknown) => {
+              if (error instanceof RecordError) throw error;
+              return this.#retrying(() => this.#decoder.decode(record), context);
+            });
+          }
           if (!decoded) continue; // a tombstone: the delete before it did the work
           const spec = decoded.event.table;
           table = {
@@ -262,11 +265,7 @@ export class WarehouseSink {
             keyColumns: spec.keyColumns,
           };
           if (decoded.event.op === "t") {
-            truncates.push({
-              version: decoded.event.source.version,
-              sourceTsMs: decoded.event.source.tsMs,
-              origin,
-            });
+            truncates.push({ version: decoded.event.version, sourceTsMs: decoded.event.sourceTsMs, origin });
           } else rows.push(stagedRowOf(decoded.event, decoded.key, origin));
         } catch (error) {
           if (!(error instanceof RecordError)) throw error;

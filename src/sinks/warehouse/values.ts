@@ -71,6 +71,13 @@ export function timestampText(microsValue: unknown): string {
   return `${dateOf(days)} ${timeOfDay(rest)}`;
 }
 
+/** Milliseconds since the epoch → timestamptz text; null when unknown (0 or not finite). */
+export function msToTimestamptz(ms: number): string | null {
+  if (!Number.isFinite(ms) || ms <= 0) return null;
+  const micros = Math.trunc(ms) * 1000;
+  return `${timestampText(Number.isSafeInteger(micros) ? micros : BigInt(Math.trunc(ms)) * 1000n)}+00`;
+}
+
 function jsonReplacer(_key: string, value: unknown): unknown {
   if (typeof value === "bigint") return value.toString();
   if (value && typeof value === "object" && (value as { type?: string }).type === "Buffer") {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { copyField, copyLine, copyStaged } from "../../../src/sinks/warehouse/copy-text.js";
+import type { StagedRow } from "../../../src/sinks/warehouse/batch.js";
+import { copyPieces } from "../../../src/sinks/warehouse/copy-rows.js";
+import { copyField, copyStaged } from "../../../src/sinks/warehouse/copy-text.js";
 import { foldIdentifier, quoteIdentifier } from "../../../src/sinks/warehouse/identifier.js";
 import {
   deleteSuperseded,
@@ -149,7 +151,43 @@ describe("the Redshift staging statements", () => {
     expect(copyField(Buffer.from([0, 0x5c, 0xff]))).toBe("\\\\x005cff");
     expect(copyField(-1.5)).toBe("-1.5");
     expect(copyField("NaN")).toBe("NaN");
-    expect(copyLine([1, "a\tb", null, false, "1"])).toBe("1\ta\\tb\t\\N\tf\t1\n");
+  });
+
+  it("writes staged rows as COPY lines: every field as copyField of its bind parameter", () => {
+    const typed: TableModel = {
+      ...model,
+      columns: [
+        ...model.columns,
+        { name: "at", type: { kind: "timestamptz" } },
+        { name: "price", type: { kind: "decimal", precision: 10, scale: 2 } },
+        { name: "n", type: { kind: "int32" } },
+      ],
+    };
+    const row = (values: Record<string, unknown>, deleted: boolean, sourceTsMs: number) =>
+      ({
+        values,
+        version: "v\\1",
+        op: deleted ? "d" : "u",
+        deleted,
+        sourceTsMs,
+        origin: { topic: "t\\tx", partition: 3, offset: "42" },
+      }) as unknown as StagedRow;
+    const values = {
+      id: 7n,
+      Name: "a\tb\nc",
+      tags: ["x", 1n],
+      photo: Buffer.from([0xff]),
+      at: 1_700_000_000_123_456,
+      price: "-12.50",
+      n: 5,
+    };
+    const text = [
+      ...copyPieces(typed, [row(values, false, 1_700_000_000_000), row({ id: 8n }, true, 0)], "L"),
+    ].join("");
+    expect(text).toBe(
+      '7\ta\\tb\\nc\t["x","1"]\t\\\\xff\t2023-11-14 22:13:20.123456+00\t-12.50\t5\tv\\\\1\tu\tf\t2023-11-14 22:13:20.000000+00\tL\tt\\\\tx\t3\t42\n' +
+        "8\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\tv\\\\1\td\tt\t\\N\tL\tt\\\\tx\t3\t42\n",
+    );
   });
 
   it("names the columns an event did not carry (null: every non-key column of a soft delete)", () => {

@@ -1,9 +1,8 @@
 /**
  * Synchronous Confluent wire-format encoding for the capture's hot path: the encoder of a
- * registered schema is built once per schema id (event-encoder.ts), and records are written into large shared
- * chunks (an EncodeArena) instead of one small Buffer per record, which would cost an allocation,
- * a copy and garbage per event. Wire format: magic byte 0, the schema id as a 4-byte big-endian
- * int, the Avro body.
+ * registered schema is built once per schema id (event-encoder.ts), and each record is written
+ * into one reused scratch buffer, from which the producer's batch copies it: no Buffer per
+ * record. Wire format: magic byte 0, the schema id as a 4-byte big-endian int, the Avro body.
  */
 import { RecordError } from "../core/errors.js";
 
@@ -16,34 +15,29 @@ export interface WireWriter<T> {
   readonly encode: (buffer: Buffer, offset: number, value: T) => number;
 }
 
-const DEFAULT_CHUNK_BYTES = 256 * 1024;
+const INITIAL_SCRATCH_BYTES = 64 * 1024;
 
-/**
- * Bump allocation of encoded records: each record is a view into the current chunk, and a chunk
- * is freed once every record in it is (the flush that owns the arena is done).
- */
-export class EncodeArena {
-  #chunk: Buffer;
-  #offset = 0;
-  /** Bytes handed out so far. */
-  bytes = 0;
+export class WireScratch {
+  #buffer = Buffer.allocUnsafe(INITIAL_SCRATCH_BYTES);
 
-  constructor(private readonly chunkBytes = DEFAULT_CHUNK_BYTES) {
-    this.#chunk = Buffer.allocUnsafe(chunkBytes);
+  /** The scratch bytes; valid until the next write that starts at or before what you read. */
+  get buffer(): Buffer {
+    return this.#buffer;
   }
 
-  /** `value` encoded with `writer` in the wire format; throws a RecordError if it does not fit the schema. */
-  write<T>(writer: WireWriter<T>, value: T): Buffer {
+  /**
+   * Writes `value` in the wire format at `offset` (bytes before it are kept) and returns where it
+   * ends. Throws a RecordError if the value does not fit the schema.
+   */
+  write<T>(writer: WireWriter<T>, value: T, offset: number): number {
     for (;;) {
-      const chunk = this.#chunk;
-      const start = this.#offset;
-      let needed = WIRE_HEADER_BYTES + 64;
-      if (chunk.length - start > WIRE_HEADER_BYTES) {
-        chunk[start] = 0;
-        chunk.writeInt32BE(writer.schemaId, start + 1);
-        let end: number;
+      const buffer = this.#buffer;
+      let end = offset + WIRE_HEADER_BYTES;
+      if (end <= buffer.length) {
+        buffer[offset] = 0;
+        buffer.writeInt32BE(writer.schemaId, offset + 1);
         try {
-          end = writer.encode(chunk, start + WIRE_HEADER_BYTES, value);
+          end = writer.encode(buffer, offset + WIRE_HEADER_BYTES, value);
         } catch (error) {
           throw new RecordError(
             `value does not match schema ${writer.schemaId}: ${(error as Error).message}`,
@@ -53,16 +47,12 @@ export class EncodeArena {
             },
           );
         }
-        if (end <= chunk.length) {
-          this.#offset = end;
-          this.bytes += end - start;
-          return chunk.subarray(start, end);
-        }
-        // It did not fit: `end` is where it would have ended.
-        needed = end - start;
+        if (end <= buffer.length) return end;
       }
-      this.#chunk = Buffer.allocUnsafe(Math.max(this.chunkBytes, needed));
-      this.#offset = 0;
+      // It did not fit: `end` is where it would have ended.
+      const grown = Buffer.allocUnsafe(Math.max(buffer.length * 2, end + 1024));
+      buffer.copy(grown, 0, 0, offset);
+      this.#buffer = grown;
     }
   }
 }

@@ -7,14 +7,18 @@
  * - a truncate has a null key and is written to every partition of its topic, so each
  *   partition's consumer sees it after that partition's earlier events.
  */
-import { EncodeArena } from "../avro/wire-writer.js";
+import { WireScratch } from "../avro/wire-writer.js";
 import { partitionForKey } from "../kafka/partitioner.js";
-import type { OutgoingRecord } from "../kafka/transactional-producer.js";
+import { PartitionBatches } from "../kafka/record-batch.js";
 import type { CaptureTopics, TopicState } from "./capture-topics.js";
 import type { Batch, ChangeEvent, Op, SourcePosition } from "./change-event.js";
 
+/** Where every flush encodes its keys and values before they are copied into their batch. */
+const scratch = new WireScratch();
+
 export class Flush {
-  readonly records: OutgoingRecord[] = [];
+  /** The records, already in record-batch form, by topic and partition. */
+  readonly batches = new Map<string, PartitionBatches[]>();
   /** Events (not records) by topic and op, for metrics. */
   readonly counts = new Map<string, Map<Op, number>>();
   /**
@@ -22,8 +26,7 @@ export class Flush {
    * (the events of one source transaction share theirs): [time, count, time, count, ...].
    */
   readonly sourceTimes: number[] = [];
-  /** Where this flush's keys and values are encoded: freed with the flush. */
-  readonly arena = new EncodeArena();
+  /** Key and value bytes. */
   bytes = 0;
   events = 0;
   position: SourcePosition | undefined;
@@ -34,9 +37,28 @@ export class Flush {
     return this.position === undefined;
   }
 
-  push(record: OutgoingRecord): void {
-    this.records.push(record);
-    this.bytes += (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  /** Appends a record whose key and value are in `source` (a length of -1 for null). */
+  push(
+    topic: string,
+    partition: number,
+    source: Buffer,
+    keyStart: number,
+    keyLength: number,
+    valueStart: number,
+    valueLength: number,
+  ): void {
+    let partitions = this.batches.get(topic);
+    if (!partitions) {
+      partitions = [];
+      this.batches.set(topic, partitions);
+    }
+    let batches = partitions[partition];
+    if (!batches) {
+      batches = new PartitionBatches();
+      partitions[partition] = batches;
+    }
+    batches.append(source, keyStart, keyLength, valueStart, valueLength);
+    this.bytes += Math.max(0, keyLength) + Math.max(0, valueLength);
   }
 
   count(topic: string, op: Op): void {
@@ -85,16 +107,19 @@ export async function addBatch(
 function addEvent(flush: Flush, event: ChangeEvent, state: TopicState): void {
   // Truncates have no key (written to every partition); neither do rows of keyless tables.
   const keyWriter = event.op === "t" || (event.after ?? event.before) === null ? undefined : state.keyWriter;
-  const key = keyWriter ? flush.arena.write(keyWriter, event) : null;
-  const value = flush.arena.write(state.valueWriter, event);
+  const keyEnd = keyWriter ? scratch.write(keyWriter, event, 0) : 0;
+  const keyLength = keyWriter ? keyEnd : -1;
+  const valueLength = scratch.write(state.valueWriter, event, keyEnd) - keyEnd;
+  const buffer = scratch.buffer;
   const topic = event.table.topic;
   if (event.op === "t") {
-    for (let partition = 0; partition < state.partitions; partition++)
-      flush.push({ topic, partition, key: null, value });
+    for (let partition = 0; partition < state.partitions; partition++) {
+      flush.push(topic, partition, buffer, 0, -1, keyEnd, valueLength);
+    }
   } else {
-    const partition = key === null ? 0 : partitionForKey(key, state.partitions);
-    flush.push({ topic, partition, key, value });
-    if (event.op === "d" && key !== null) flush.push({ topic, partition, key, value: null });
+    const partition = keyLength < 0 ? 0 : partitionForKey(buffer, 0, keyEnd, state.partitions);
+    flush.push(topic, partition, buffer, 0, keyLength, keyEnd, valueLength);
+    if (event.op === "d" && keyLength >= 0) flush.push(topic, partition, buffer, 0, keyLength, 0, -1);
   }
   flush.events++;
   flush.count(topic, event.op);

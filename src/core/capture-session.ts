@@ -217,7 +217,7 @@ async function commitFlush(
   const { source, metrics } = context;
   const labels = { source: source.name };
   const started = performance.now();
-  await producer.commitFlush(flush.records, offsetRecord(source.name, position, context.tuning.offsetsTopic));
+  await producer.commitFlush(flush.batches, offsetRecord(source.name, position, context.tuning.offsetsTopic));
   const committedAt = Date.now();
   metrics.flushSeconds.observe(labels, (performance.now() - started) / 1000);
   metrics.flushEvents.observe(labels, flush.events);

@@ -9,11 +9,11 @@ const SEED = 0x9747b28c;
 const M = 0x5bd1e995;
 
 /** Kafka's murmur2, 32-bit signed, as org.apache.kafka.common.utils.Utils.murmur2. */
-export function murmur2(data: Uint8Array): number {
-  const length = data.length;
+export function murmur2(data: Uint8Array, start = 0, end = data.length): number {
+  const length = end - start;
   let h = SEED ^ length;
-  const whole = length - (length % 4);
-  for (let i = 0; i < whole; i += 4) {
+  const whole = start + length - (length % 4);
+  for (let i = start; i < whole; i += 4) {
     let k =
       (data[i] as number) |
       ((data[i + 1] as number) << 8) |
@@ -40,7 +40,7 @@ export function murmur2(data: Uint8Array): number {
 
 const WIRE_HEADER_BYTES = 5;
 
-/** The partition of a record with this Confluent wire-format key. */
-export function partitionForKey(wireKey: Buffer, partitions: number): number {
-  return (murmur2(wireKey.subarray(WIRE_HEADER_BYTES)) & 0x7fffffff) % partitions;
+/** The partition of a record whose Confluent wire-format key is `buffer[start, end)`. */
+export function partitionForKey(buffer: Uint8Array, start: number, end: number, partitions: number): number {
+  return (murmur2(buffer, start + WIRE_HEADER_BYTES, end) & 0x7fffffff) % partitions;
 }

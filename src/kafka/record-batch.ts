@@ -1,7 +1,8 @@
 /**
- * Kafka record batches (magic 2), encoded in one pass into one exactly-sized buffer: the sizes
- * are summed first, then every record is written in place and the batch checksummed once. This
- * is the capture's hottest path after decoding, so no per-record objects or buffers.
+ * Kafka record batches (magic 2), built as records arrive: each record is copied once, framed,
+ * into the batch buffer of its partition, and a batch is sealed (header and CRC-32C written in
+ * place) only when it is sent, once the producer id, epoch and sequence are known. This is the
+ * capture's hottest path after decoding, so there are no per-record objects or buffers.
  *
  * Layout: baseOffset int64 | batchLength int32 | partitionLeaderEpoch int32 | magic int8 |
  * crc uint32 (CRC-32C of everything after it) | attributes int16 | lastOffsetDelta int32 |
@@ -12,23 +13,16 @@
  */
 import { crc32c } from "./crc32c.js";
 
-export interface BatchRecord {
-  /** Null for records without a key. */
-  readonly key: Buffer | null;
-  /** Null for a tombstone. */
-  readonly value: Buffer | null;
-  readonly headers?: Readonly<Record<string, string>>;
-}
-
 export interface BatchIdentity {
   readonly producerId: bigint;
   readonly producerEpoch: number;
-  /** The sequence number of the batch's first record (idempotence). */
-  readonly baseSequence: number;
   readonly transactional: boolean;
   /** CreateTime of every record, ms since the epoch. */
   readonly timestamp: number;
 }
+
+/** A record's header: name and value, as bytes. */
+export type RecordHeader = readonly [Uint8Array, Uint8Array];
 
 const HEADER_BYTES = 61;
 const CRC_OFFSET = 17;
@@ -36,6 +30,9 @@ const ATTRIBUTES_OFFSET = 21;
 const MAGIC = 2;
 const TRANSACTIONAL = 0x10;
 const NO_PARTITION_LEADER_EPOCH = -1;
+const INITIAL_BATCH_BYTES = 16 * 1024;
+/** Below the broker's default message.max.bytes (1 MiB), which bounds one partition's batch. */
+export const DEFAULT_MAX_BATCH_BYTES = 768 * 1024;
 
 /** Bytes of `value` as a zigzag varint (Kafka's signed varint). */
 function varintBytes(value: number): number {
@@ -58,90 +55,137 @@ function writeVarint(buffer: Buffer, offset: number, value: number): number {
   return offset;
 }
 
-function headerEntries(record: BatchRecord): [Buffer, Buffer][] {
-  if (!record.headers) return [];
-  return Object.entries(record.headers).map(([key, value]) => [Buffer.from(key), Buffer.from(value)]);
+function lengthBytes(length: number): number {
+  return length < 0 ? 1 : varintBytes(length) + length;
 }
 
-/** The record's bytes after its length prefix. */
-function bodyBytes(record: BatchRecord, offsetDelta: number, headers: [Buffer, Buffer][]): number {
-  const key = record.key;
-  const value = record.value;
-  let bytes =
-    2 + // attributes, timestampDelta 0
-    varintBytes(offsetDelta) +
-    (key === null ? 1 : varintBytes(key.length) + key.length) +
-    (value === null ? 1 : varintBytes(value.length) + value.length) +
-    varintBytes(headers.length);
-  for (const [name, text] of headers) {
-    bytes += varintBytes(name.length) + name.length + varintBytes(text.length) + text.length;
-  }
-  return bytes;
+interface OpenBatch {
+  buffer: Buffer;
+  /** Bytes used, header space included. */
+  length: number;
+  count: number;
 }
 
-function writeBytes(buffer: Buffer, offset: number, bytes: Buffer | null): number {
-  if (bytes === null) return writeVarint(buffer, offset, -1);
-  const at = writeVarint(buffer, offset, bytes.length);
-  bytes.copy(buffer, at);
-  return at + bytes.length;
-}
+/** One partition's records of a flush, as record batches of at most `maxBatchBytes` each. */
+export class PartitionBatches {
+  readonly #maxBatchBytes: number;
+  readonly #batches: OpenBatch[] = [];
+  #records = 0;
 
-/** Encodes `records[start, end)` as one record batch. */
-export function encodeRecordBatch(
-  records: readonly BatchRecord[],
-  start: number,
-  end: number,
-  identity: BatchIdentity,
-): Buffer {
-  const count = end - start;
-  const headers: ([Buffer, Buffer][] | undefined)[] = [];
-  const bodies = new Int32Array(count);
-  let size = HEADER_BYTES;
-  for (let index = 0; index < count; index++) {
-    const record = records[start + index] as BatchRecord;
-    const recordHeaders = record.headers ? headerEntries(record) : undefined;
-    headers.push(recordHeaders);
-    const body = bodyBytes(record, index, recordHeaders ?? []);
-    bodies[index] = body;
-    size += varintBytes(body) + body;
+  constructor(maxBatchBytes = DEFAULT_MAX_BATCH_BYTES) {
+    this.#maxBatchBytes = maxBatchBytes;
   }
 
-  const buffer = Buffer.allocUnsafe(size);
-  buffer.writeBigInt64BE(0n, 0); // baseOffset: the broker assigns offsets
-  buffer.writeInt32BE(size - 12, 8);
-  buffer.writeInt32BE(NO_PARTITION_LEADER_EPOCH, 12);
-  buffer.writeInt8(MAGIC, 16);
-  buffer.writeInt16BE(identity.transactional ? TRANSACTIONAL : 0, ATTRIBUTES_OFFSET);
-  buffer.writeInt32BE(count - 1, 23);
-  buffer.writeBigInt64BE(BigInt(identity.timestamp), 27);
-  buffer.writeBigInt64BE(BigInt(identity.timestamp), 35);
-  buffer.writeBigInt64BE(identity.producerId, 43);
-  buffer.writeInt16BE(identity.producerEpoch, 51);
-  buffer.writeInt32BE(identity.baseSequence, 53);
-  buffer.writeInt32BE(count, 57);
+  get recordCount(): number {
+    return this.#records;
+  }
 
-  let offset = HEADER_BYTES;
-  for (let index = 0; index < count; index++) {
-    const record = records[start + index] as BatchRecord;
-    offset = writeVarint(buffer, offset, bodies[index] as number);
-    buffer[offset++] = 0; // attributes
-    buffer[offset++] = 0; // timestampDelta: every record has the batch's timestamp
-    offset = writeVarint(buffer, offset, index);
-    offset = writeBytes(buffer, offset, record.key);
-    offset = writeBytes(buffer, offset, record.value);
-    const recordHeaders = headers[index] ?? [];
-    offset = writeVarint(buffer, offset, recordHeaders.length);
-    for (const [name, text] of recordHeaders) {
-      offset = writeBytes(buffer, offset, name);
-      offset = writeBytes(buffer, offset, text);
+  /**
+   * Appends one record whose key is `source[keyStart, keyStart + keyLength)` and value likewise
+   * (a length of -1 for null), copying them.
+   */
+  append(
+    source: Buffer,
+    keyStart: number,
+    keyLength: number,
+    valueStart: number,
+    valueLength: number,
+    headers: readonly RecordHeader[] = [],
+  ): void {
+    let batch = this.#batches[this.#batches.length - 1];
+    let body = this.#bodyBytes(batch?.count ?? 0, keyLength, valueLength, headers);
+    let bytes = varintBytes(body) + body;
+    if (!batch || (batch.count > 0 && batch.length + bytes > this.#maxBatchBytes)) {
+      batch = {
+        buffer: Buffer.allocUnsafe(Math.max(INITIAL_BATCH_BYTES, HEADER_BYTES + bytes)),
+        length: HEADER_BYTES,
+        count: 0,
+      };
+      this.#batches.push(batch);
+      body = this.#bodyBytes(0, keyLength, valueLength, headers);
+      bytes = varintBytes(body) + body;
     }
+    if (batch.length + bytes > batch.buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(batch.buffer.length * 2, batch.length + bytes));
+      batch.buffer.copy(grown, 0, 0, batch.length);
+      batch.buffer = grown;
+    }
+    const buffer = batch.buffer;
+    let at = writeVarint(buffer, batch.length, body);
+    buffer[at++] = 0; // attributes
+    buffer[at++] = 0; // timestampDelta: every record has the batch's timestamp
+    at = writeVarint(buffer, at, batch.count);
+    at = writeVarint(buffer, at, keyLength);
+    if (keyLength > 0) at += source.copy(buffer, at, keyStart, keyStart + keyLength);
+    at = writeVarint(buffer, at, valueLength);
+    if (valueLength > 0) at += source.copy(buffer, at, valueStart, valueStart + valueLength);
+    at = writeVarint(buffer, at, headers.length);
+    for (const [name, value] of headers) {
+      at = writeVarint(buffer, at, name.length);
+      buffer.set(name, at);
+      at = writeVarint(buffer, at + name.length, value.length);
+      buffer.set(value, at);
+      at += value.length;
+    }
+    batch.length = at;
+    batch.count++;
+    this.#records++;
   }
-  buffer.writeUInt32BE(crc32c(buffer, ATTRIBUTES_OFFSET, size), CRC_OFFSET);
-  return buffer;
+
+  #bodyBytes(offsetDelta: number, keyLength: number, valueLength: number, headers: readonly RecordHeader[]) {
+    let bytes = 2 + varintBytes(offsetDelta) + lengthBytes(keyLength) + lengthBytes(valueLength);
+    bytes += varintBytes(headers.length);
+    for (const [name, value] of headers) bytes += lengthBytes(name.length) + lengthBytes(value.length);
+    return bytes;
+  }
+
+  /**
+   * The batches, sealed for sending: header written, checksummed. `baseSequence` is the
+   * sequence number of the first record; each batch continues where the previous one ended.
+   */
+  seal(identity: BatchIdentity, baseSequence: number): Buffer[] {
+    let sequence = baseSequence;
+    return this.#batches.map((batch) => {
+      const buffer = batch.buffer;
+      buffer.writeBigInt64BE(0n, 0); // baseOffset: the broker assigns offsets
+      buffer.writeInt32BE(batch.length - 12, 8);
+      buffer.writeInt32BE(NO_PARTITION_LEADER_EPOCH, 12);
+      buffer.writeInt8(MAGIC, 16);
+      buffer.writeInt16BE(identity.transactional ? TRANSACTIONAL : 0, ATTRIBUTES_OFFSET);
+      buffer.writeInt32BE(batch.count - 1, 23);
+      buffer.writeBigInt64BE(BigInt(identity.timestamp), 27);
+      buffer.writeBigInt64BE(BigInt(identity.timestamp), 35);
+      buffer.writeBigInt64BE(identity.producerId, 43);
+      buffer.writeInt16BE(identity.producerEpoch, 51);
+      buffer.writeInt32BE(sequence, 53);
+      buffer.writeInt32BE(batch.count, 57);
+      buffer.writeUInt32BE(crc32c(buffer, ATTRIBUTES_OFFSET, batch.length), CRC_OFFSET);
+      // Sequence numbers wrap at 2^31 like the Java client's.
+      sequence = (sequence + batch.count) % 2_147_483_648;
+      return buffer.subarray(0, batch.length);
+    });
+  }
 }
 
-/** Bytes `record` takes in a batch, for sizing batches before encoding them. */
-export function recordBytes(record: BatchRecord): number {
-  // Generous for the varints; headers are rare (the offsets record) and small.
-  return (record.key?.length ?? 0) + (record.value?.length ?? 0) + (record.headers ? 128 : 16);
+/** A record given as buffers (the offsets record; the hot path appends from a scratch buffer). */
+export interface BatchRecord {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export function appendRecord(batches: PartitionBatches, record: BatchRecord): void {
+  const key = record.key ?? Buffer.alloc(0);
+  const value = record.value ?? Buffer.alloc(0);
+  const headers = Object.entries(record.headers ?? {}).map(
+    ([name, text]): RecordHeader => [Buffer.from(name), Buffer.from(text)],
+  );
+  batches.append(
+    Buffer.concat([key, value]),
+    0,
+    record.key === null ? -1 : key.length,
+    key.length,
+    record.value === null ? -1 : value.length,
+    headers,
+  );
 }

@@ -29,23 +29,22 @@ import {
 } from "./protocol/apis.js";
 import { BrokerConnection } from "./protocol/connection.js";
 import { check, KafkaConnectionError, KafkaProtocolError } from "./protocol/errors.js";
-import { type BatchRecord, encodeRecordBatch, recordBytes } from "./record-batch.js";
+import { appendRecord, type BatchRecord, PartitionBatches } from "./record-batch.js";
 
+/** A single record to a given partition (the offsets record). */
 export interface OutgoingRecord extends BatchRecord {
   readonly topic: string;
   readonly partition: number;
 }
+
+/** A flush's records: by topic, the batches of each partition written to (holes elsewhere). */
+export type TopicBatches = ReadonlyMap<string, readonly (PartitionBatches | undefined)[]>;
 
 export interface ProducerOptions {
   /** Bootstrap brokers, "host:port". */
   readonly brokers: readonly string[];
   readonly clientId: string;
   readonly transactionalId: string;
-  /**
-   * Largest record batch per partition; below the broker's message.max.bytes (1 MiB), which
-   * limits each partition's batch, not the request.
-   */
-  readonly maxPartitionBytes?: number;
   /** Largest Produce request (all partitions of one leader together). */
   readonly maxRequestBytes?: number;
   /** The broker aborts a transaction left open longer than this. Default 60 s. */
@@ -59,7 +58,6 @@ export function captureTransactionalId(sourceName: string): string {
 }
 
 const DEFAULTS = {
-  maxPartitionBytes: 768 * 1024,
   maxRequestBytes: 8 * 1024 * 1024,
   transactionTimeoutMs: 60_000,
   requestTimeoutMs: 30_000,
@@ -93,34 +91,20 @@ function backoffMs(attempt: number): number {
   return Math.min(1_000, 20 * 2 ** attempt);
 }
 
-/** A flush's records by topic, then by partition, in flush order within each partition. */
-type Partitioned = Map<string, OutgoingRecord[][]>;
-
-function byPartition(records: readonly OutgoingRecord[], offset: OutgoingRecord): Partitioned {
-  const topics: Partitioned = new Map();
-  const add = (record: OutgoingRecord) => {
-    let partitions = topics.get(record.topic);
-    if (!partitions) {
-      partitions = [];
-      topics.set(record.topic, partitions);
-    }
-    let list = partitions[record.partition];
-    if (!list) {
-      list = [];
-      partitions[record.partition] = list;
-    }
-    list.push(record);
-  };
-  for (const record of records) add(record);
-  add(offset);
-  return topics;
+/** The flush's batches and the offsets record, which goes last (in a topic of its own). */
+function withOffset(records: TopicBatches, offset: OutgoingRecord): TopicBatches {
+  const batches = new PartitionBatches();
+  appendRecord(batches, offset);
+  const partitions: PartitionBatches[] = [];
+  partitions[offset.partition] = batches;
+  return new Map([...records, [offset.topic, partitions]]);
 }
 
-/** What is left to send of one partition's records. */
+/** What is left to send of one partition's sealed batches. */
 interface PartitionQueue {
   readonly topic: string;
   readonly partition: number;
-  readonly records: readonly OutgoingRecord[];
+  readonly batches: readonly Buffer[];
   next: number;
 }
 
@@ -157,14 +141,15 @@ export class TransactionalProducer {
    * transaction is aborted (if the broker still listens) and the error thrown: nothing of it
    * becomes visible to read_committed consumers, and this producer takes no more flushes.
    */
-  async commitFlush(records: readonly OutgoingRecord[], offset: OutgoingRecord): Promise<void> {
+  async commitFlush(records: TopicBatches, offset: OutgoingRecord): Promise<void> {
     if (this.#failed !== undefined) {
       throw new TributaryError("this transactional producer failed before; connect a new one", {
         code: "PRODUCER_FAILED",
         cause: this.#failed,
       });
     }
-    const partitioned = byPartition(records, offset);
+    if (records.has(offset.topic)) throw new Error(`the flush writes to the offsets topic ${offset.topic}`);
+    const partitioned = withOffset(records, offset);
     let begun = false;
     try {
       await this.#loadLeaders(partitioned);
@@ -253,7 +238,7 @@ export class TransactionalProducer {
   }
 
   /** Leaders of every partition the flush touches, asking the cluster about topics not known yet. */
-  async #loadLeaders(partitioned: Partitioned): Promise<void> {
+  async #loadLeaders(partitioned: TopicBatches): Promise<void> {
     const missing = () =>
       [...partitioned].filter(([topic, partitions]) => {
         const leaders = this.#leaders.get(topic);
@@ -292,10 +277,10 @@ export class TransactionalProducer {
     }
   }
 
-  async #addPartitions(partitioned: Partitioned): Promise<void> {
+  async #addPartitions(partitioned: TopicBatches): Promise<void> {
     const topics = [...partitioned].map(([topic, partitions]) => ({
       topic,
-      partitions: partitions.flatMap((records, partition) => (records ? [partition] : [])),
+      partitions: partitions.flatMap((batches, partition) => (batches ? [partition] : [])),
     }));
     await this.#withCoordinator(async (coordinator) => {
       const errors = await coordinator.call(addPartitionsToTxnApi, {
@@ -307,24 +292,37 @@ export class TransactionalProducer {
     });
   }
 
-  async #produce(partitioned: Partitioned): Promise<void> {
+  async #produce(partitioned: TopicBatches): Promise<void> {
+    const identity = { ...this.#identity, transactional: true, timestamp: Date.now() };
     const byLeader = new Map<number, PartitionQueue[]>();
     for (const [topic, partitions] of partitioned) {
       const leaders = this.#leaders.get(topic) ?? [];
-      partitions.forEach((records, partition) => {
+      let sequences = this.#sequences.get(topic);
+      if (!sequences) {
+        sequences = [];
+        this.#sequences.set(topic, sequences);
+      }
+      partitions.forEach((batches, partition) => {
+        if (!batches) return;
+        const baseSequence = sequences[partition] ?? 0;
+        // Sequence numbers wrap at 2^31 like the Java client's.
+        sequences[partition] = (baseSequence + batches.recordCount) % 2_147_483_648;
         const leader = leaders[partition] as number;
         let queues = byLeader.get(leader);
         if (!queues) {
           queues = [];
           byLeader.set(leader, queues);
         }
-        queues.push({ topic, partition, records, next: 0 });
+        queues.push({ topic, partition, batches: batches.seal(identity, baseSequence), next: 0 });
       });
     }
     await Promise.all([...byLeader].map(([leader, queues]) => this.#produceTo(leader, queues)));
   }
 
-  /** Sends the queues' records to their leader, one request at a time (sequence numbers in order). */
+  /**
+   * Sends the queues' batches to their leader, one request at a time (so sequence numbers arrive
+   * in order), each request holding at most one batch per partition (Produce v3+).
+   */
   async #produceTo(leader: number, queues: PartitionQueue[]): Promise<void> {
     const address = this.#brokers.get(leader);
     if (!address)
@@ -336,7 +334,7 @@ export class TransactionalProducer {
       let requestBytes = 0;
       for (const queue of pending) {
         if (requestBytes >= this.#options.maxRequestBytes) break;
-        const batch = this.#nextBatch(queue);
+        const batch = queue.batches[queue.next++] as Buffer;
         requestBytes += batch.length;
         let partitions = request.get(queue.topic);
         if (!partitions) {
@@ -355,37 +353,8 @@ export class TransactionalProducer {
         requestBytes + 1024,
       );
       throwFirst(errors, "Produce");
-      pending = pending.filter((queue) => queue.next < queue.records.length);
+      pending = pending.filter((queue) => queue.next < queue.batches.length);
     }
-  }
-
-  /** The queue's next record batch, up to maxPartitionBytes (at least one record). */
-  #nextBatch(queue: PartitionQueue): Buffer {
-    const { records } = queue;
-    const start = queue.next;
-    let end = start + 1;
-    let bytes = recordBytes(records[start] as OutgoingRecord);
-    while (end < records.length) {
-      const more = recordBytes(records[end] as OutgoingRecord);
-      if (bytes + more > this.#options.maxPartitionBytes) break;
-      bytes += more;
-      end++;
-    }
-    queue.next = end;
-    let sequences = this.#sequences.get(queue.topic);
-    if (!sequences) {
-      sequences = [];
-      this.#sequences.set(queue.topic, sequences);
-    }
-    const baseSequence = sequences[queue.partition] ?? 0;
-    // Sequence numbers wrap at 2^31 like the Java client's.
-    sequences[queue.partition] = (baseSequence + (end - start)) % 2_147_483_648;
-    return encodeRecordBatch(records, start, end, {
-      ...this.#identity,
-      baseSequence,
-      transactional: true,
-      timestamp: Date.now(),
-    });
   }
 
   async #endTransaction(commit: boolean): Promise<void> {

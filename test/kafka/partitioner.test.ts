@@ -22,6 +22,9 @@ describe("murmur2 partitioning", () => {
     for (let length = 0; length < 64; length++) {
       const key = randomBytes(length);
       expect(murmur2(key)).toBe(referenceMurmur2(key));
+      // The same bytes inside a larger buffer.
+      const framed = Buffer.concat([randomBytes(3), key, randomBytes(2)]);
+      expect(murmur2(framed, 3, 3 + length)).toBe(referenceMurmur2(key));
     }
   });
 
@@ -29,7 +32,9 @@ describe("murmur2 partitioning", () => {
     const body = Buffer.from([2, 4, 6, 8]);
     const v1 = Buffer.concat([Buffer.from([0, 0, 0, 0, 7]), body]);
     const v2 = Buffer.concat([Buffer.from([0, 0, 0, 1, 9]), body]);
-    expect(partitionForKey(v1, 6)).toBe(partitionForKey(v2, 6));
-    expect(partitionForKey(v1, 6)).toBe((murmur2(body) & 0x7fffffff) % 6);
+    expect(partitionForKey(v1, 0, v1.length, 6)).toBe(partitionForKey(v2, 0, v2.length, 6));
+    expect(partitionForKey(v1, 0, v1.length, 6)).toBe((murmur2(body) & 0x7fffffff) % 6);
+    const framed = Buffer.concat([Buffer.from("prefix"), v1, Buffer.from("value")]);
+    expect(partitionForKey(framed, 6, 6 + v1.length, 6)).toBe(partitionForKey(v1, 0, v1.length, 6));
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { crc32c } from "../../src/kafka/crc32c.js";
-import { encodeRecordBatch } from "../../src/kafka/record-batch.js";
+import { appendRecord, PartitionBatches } from "../../src/kafka/record-batch.js";
 
 /** A record as the protocol lays it out, built by hand: varints here are all one byte. */
 function handRecord(
@@ -34,17 +34,13 @@ describe("record batches", () => {
   });
 
   it("lays out a transactional batch byte for byte, checksummed", () => {
-    const records = [
-      { key: Buffer.from("k1"), value: Buffer.from("hello") },
-      { key: null, value: null, headers: { ct: "json" } },
-    ];
-    const batch = encodeRecordBatch(records, 0, 2, {
-      producerId: 4242n,
-      producerEpoch: 7,
-      baseSequence: 100,
-      transactional: true,
-      timestamp: 1_700_000_000_000,
-    });
+    const batches = new PartitionBatches();
+    appendRecord(batches, { key: Buffer.from("k1"), value: Buffer.from("hello") });
+    appendRecord(batches, { key: null, value: null, headers: { ct: "json" } });
+    const sealed = batches.seal(
+      { producerId: 4242n, producerEpoch: 7, transactional: true, timestamp: 1_700_000_000_000 },
+      100,
+    );
     const recordBytes = [...handRecord(0, "k1", "hello", []), ...handRecord(1, null, null, [["ct", "json"]])];
     const afterCrc = Buffer.alloc(40);
     afterCrc.writeInt16BE(0x10, 0); // attributes: transactional
@@ -62,24 +58,33 @@ describe("record batches", () => {
     head.writeInt32BE(-1, 12);
     head.writeInt8(2, 16);
     head.writeUInt32BE(crc32c(checked), 17);
-    expect(batch).toEqual(Buffer.concat([head, checked]));
+    expect(sealed).toEqual([Buffer.concat([head, checked])]);
   });
 
-  it("encodes a slice of the records with offset deltas from zero", () => {
-    const records = ["a", "b", "c", "d"].map((text) => ({ key: null, value: Buffer.from(text) }));
-    const identity = {
-      producerId: 1n,
-      producerEpoch: 0,
-      baseSequence: 0,
-      transactional: false,
-      timestamp: 0,
-    };
-    const batch = encodeRecordBatch(records, 2, 4, identity);
-    expect(batch.readInt32BE(57)).toBe(2);
-    expect([...batch.subarray(61)]).toEqual([
-      ...handRecord(0, null, "c", []),
-      ...handRecord(1, null, "d", []),
+  it("copies key and value out of a larger buffer", () => {
+    const source = Buffer.from("..KEY....VALUE..");
+    const batches = new PartitionBatches();
+    batches.append(source, 2, 3, 9, 5);
+    const [batch] = batches.seal({ producerId: 1n, producerEpoch: 0, transactional: false, timestamp: 0 }, 0);
+    expect([...(batch as Buffer).subarray(61)]).toEqual(handRecord(0, "KEY", "VALUE", []));
+    expect((batch as Buffer).readInt16BE(21)).toBe(0); // not transactional
+  });
+
+  it("starts a new batch when one would exceed the limit, continuing offsets from zero and sequences on", () => {
+    const batches = new PartitionBatches(61 + 3 * 9);
+    for (const text of ["a", "b", "c", "d", "e"])
+      appendRecord(batches, { key: null, value: Buffer.from(text) });
+    expect(batches.recordCount).toBe(5);
+    const sealed = batches.seal(
+      { producerId: 1n, producerEpoch: 0, transactional: true, timestamp: 0 },
+      2_147_483_646,
+    );
+    expect(sealed.map((batch) => batch.readInt32BE(57))).toEqual([3, 2]);
+    expect(sealed.map((batch) => batch.readInt32BE(53))).toEqual([2_147_483_646, 1]);
+    expect([...(sealed[1] as Buffer).subarray(61)]).toEqual([
+      ...handRecord(0, null, "d", []),
+      ...handRecord(1, null, "e", []),
     ]);
-    expect(batch.readInt16BE(21)).toBe(0);
+    for (const batch of sealed) expect(batch.readUInt32BE(17)).toBe(crc32c(batch, 21, batch.length));
   });
 });

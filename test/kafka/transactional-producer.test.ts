@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isFenced } from "../../src/core/capture-errors.js";
 import { classify } from "../../src/core/errors.js";
 import { KafkaConnectionError } from "../../src/kafka/protocol/errors.js";
+import { appendRecord, PartitionBatches } from "../../src/kafka/record-batch.js";
 import { type OutgoingRecord, TransactionalProducer } from "../../src/kafka/transactional-producer.js";
 import { readToEnd, testKafka } from "../capture/topic-reader.js";
 import { stack, uniqueName } from "../helpers/stack.js";
@@ -11,13 +12,24 @@ const topic = uniqueName("producer_test");
 const offsetsTopic = `${topic}.offsets`;
 const admin = testKafka.admin();
 
-function connect(transactionalId: string, options: { maxPartitionBytes?: number } = {}) {
+function connect(transactionalId: string) {
   return TransactionalProducer.connect({
     brokers: stack.kafkaBrokers,
     clientId: "tributary-test",
     transactionalId,
-    ...options,
   });
+}
+
+/** The records as a flush holds them: batches by topic and partition, of at most `maxBatchBytes`. */
+function batched(records: readonly OutgoingRecord[], maxBatchBytes?: number) {
+  const topics = new Map<string, PartitionBatches[]>();
+  for (const record of records) {
+    const partitions = topics.get(record.topic) ?? [];
+    topics.set(record.topic, partitions);
+    partitions[record.partition] ??= new PartitionBatches(maxBatchBytes);
+    appendRecord(partitions[record.partition] as PartitionBatches, record);
+  }
+  return topics;
 }
 
 function offset(text: string): OutgoingRecord {
@@ -57,13 +69,13 @@ afterAll(async () => {
 
 describe("TransactionalProducer", () => {
   it("commits flushes that read_committed consumers see whole, in order per partition, with nulls and headers", async () => {
-    const producer = await connect(uniqueName("txn"), { maxPartitionBytes: 4096 });
+    const producer = await connect(uniqueName("txn"));
     try {
-      // 3,000 records of ~40 bytes: each partition's share spans several batches and requests.
-      await producer.commitFlush(records(3_000), offset('{"version":"1"}'));
+      // 3,000 records of ~30 bytes: each partition's share spans several batches and requests.
+      await producer.commitFlush(batched(records(3_000), 4096), offset('{"version":"1"}'));
       const tombstone: OutgoingRecord = { topic, partition: 1, key: Buffer.from("gone"), value: null };
       const keyless: OutgoingRecord = { topic, partition: 2, key: null, value: Buffer.from("truncate") };
-      await producer.commitFlush([tombstone, keyless], offset('{"version":"2"}'));
+      await producer.commitFlush(batched([tombstone, keyless]), offset('{"version":"2"}'));
     } finally {
       await producer.disconnect();
     }
@@ -92,11 +104,13 @@ describe("TransactionalProducer", () => {
     const older = await connect(transactionalId);
     const newer = await connect(transactionalId);
     try {
-      const failure = await older.commitFlush(records(10, 10_000), offset("fenced")).catch((error) => error);
+      const failure = await older
+        .commitFlush(batched(records(10, 10_000)), offset("fenced"))
+        .catch((error) => error);
       expect(isFenced(failure)).toBe(true);
       expect(classify(failure)).toBe("stop");
-      await expect(older.commitFlush([], offset("again"))).rejects.toThrow(/failed before/);
-      await newer.commitFlush(records(5, 20_000), offset("newer"));
+      await expect(older.commitFlush(new Map(), offset("again"))).rejects.toThrow(/failed before/);
+      await newer.commitFlush(batched(records(5, 20_000)), offset("newer"));
     } finally {
       await older.disconnect();
       await newer.disconnect();

@@ -24,7 +24,9 @@ function decodeValue(column: CapturedColumn, text: string, table: CapturedTable)
 export function decodeRow(table: CapturedTable, values: Tuple, fallback?: Row): DecodedRow {
   const row: Row = {};
   const unavailable: string[] = [];
-  table.columns.forEach((column, index) => {
+  const columns = table.columns;
+  for (let index = 0; index < columns.length; index++) {
+    const column = columns[index] as CapturedColumn;
     const value = values[index];
     const name = column.spec.name;
     if (value === UNCHANGED) {
@@ -36,7 +38,7 @@ export function decodeRow(table: CapturedTable, values: Tuple, fallback?: Row): 
       }
     } else if (value === null || value === undefined) row[name] = null;
     else row[name] = decodeValue(column, value, table);
-  });
+  }
   return { row, unavailable };
 }
 

@@ -240,25 +240,27 @@ export class SlotStream {
     };
   }
 
+  /** The source block of the transaction's next change. */
+  private nextSource(transaction: Transaction): SourceInfo {
+    transaction.sequence += 1;
+    return {
+      version: versionAt(transaction.versionPrefix, transaction.sequence),
+      connector: "postgres",
+      tsMs: transaction.tsMs,
+      snapshot: false,
+      db: this.options.db,
+      lsn: transaction.lsn,
+      txId: transaction.xid,
+    };
+  }
+
   private toEvents(
     message: Extract<PgoutputMessage, { tag: "insert" | "update" | "delete" | "truncate" }>,
     transaction: Transaction,
   ): ChangeEvent[] {
-    const source = (): SourceInfo => {
-      transaction.sequence += 1;
-      return {
-        version: versionAt(transaction.versionPrefix, transaction.sequence),
-        connector: "postgres",
-        tsMs: transaction.tsMs,
-        snapshot: false,
-        db: this.options.db,
-        lsn: transaction.lsn,
-        txId: transaction.xid,
-      };
-    };
     if (message.tag === "truncate") {
       const tables = message.oids.map((oid) => this.relations.get(oid)).filter((table) => table != null);
-      return tables.map((table) => changeEvent(table, "t", { before: null, after: null }, source()));
+      return tables.map((table) => changeEvent(table, "t", { before: null, after: null }, this.nextSource(transaction)));
     }
     const table = this.relations.get(message.oid);
     if (table === undefined)
@@ -266,16 +268,16 @@ export class SlotStream {
     if (table === null) return [];
     if (message.tag === "insert") {
       const { row, unavailable } = decodeRow(table, message.after);
-      return [changeEvent(table, "c", { before: null, after: row, unavailable }, source())];
+      return [changeEvent(table, "c", { before: null, after: row, unavailable }, this.nextSource(transaction))];
     }
     let before: Row | null = null;
     if (message.before) {
       before =
         message.beforeKind === "O" ? decodeRow(table, message.before).row : keyRow(table, message.before);
     }
-    if (message.tag === "delete") return [changeEvent(table, "d", { before, after: null }, source())];
+    if (message.tag === "delete") return [changeEvent(table, "d", { before, after: null }, this.nextSource(transaction))];
     const full = message.beforeKind === "O" ? (before ?? undefined) : undefined;
     const { row, unavailable } = decodeRow(table, message.after, full);
-    return [changeEvent(table, "u", { before, after: row, unavailable }, source())];
+    return [changeEvent(table, "u", { before, after: row, unavailable }, this.nextSource(transaction))];
   }
 }

@@ -24,6 +24,7 @@ export class AvroValueError extends Error {
 type Schema = string | readonly Schema[] | { readonly type: string; readonly [key: string]: unknown };
 
 const TWO_POW_52 = 2 ** 52;
+const TWO_POW_52_BIG = 2n ** 52n;
 
 export function writeInt(buffer: Buffer, offset: number, value: number): number {
   let zigzag = ((value << 1) ^ (value >> 31)) >>> 0;
@@ -121,8 +122,10 @@ function primitive(type: string, path: string): Encode | undefined {
     case "long":
       return (buffer, offset, value) => {
         if (typeof value === "number" && Number.isSafeInteger(value)) return writeLong(buffer, offset, value);
-        if (typeof value === "bigint" && BigInt.asIntN(64, value) === value) {
-          return writeBigLong(buffer, offset, value);
+        if (typeof value === "bigint") {
+          // Most int64 column values are small: the number path is several times faster.
+          if (value > -TWO_POW_52_BIG && value < TWO_POW_52_BIG) return writeLong(buffer, offset, Number(value));
+          if (BigInt.asIntN(64, value) === value) return writeBigLong(buffer, offset, value);
         }
         throw new AvroValueError(path, "long", value);
       };

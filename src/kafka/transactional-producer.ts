@@ -347,7 +347,8 @@ export class TransactionalProducer {
         produceApi,
         {
           transactionalId: this.#options.transactionalId,
-          timeoutMs: this.#options.requestTimeoutMs,
+          // The broker answers (with an error) before our own request timeout gives up on it.
+          timeoutMs: Math.max(1_000, this.#options.requestTimeoutMs - 5_000),
           topics: [...request].map(([topic, partitions]) => ({ topic, partitions })),
         },
         requestBytes + 1024,

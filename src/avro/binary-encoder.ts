@@ -124,7 +124,9 @@ function primitive(type: string, path: string): Encode | undefined {
         if (typeof value === "number" && Number.isSafeInteger(value)) return writeLong(buffer, offset, value);
         if (typeof value === "bigint") {
           // Most int64 column values are small: the number path is several times faster.
-          if (value > -TWO_POW_52_BIG && value < TWO_POW_52_BIG) return writeLong(buffer, offset, Number(value));
+          if (value > -TWO_POW_52_BIG && value < TWO_POW_52_BIG) {
+            return writeLong(buffer, offset, Number(value));
+          }
           if (BigInt.asIntN(64, value) === value) return writeBigLong(buffer, offset, value);
         }
         throw new AvroValueError(path, "long", value);

@@ -260,7 +260,9 @@ export class SlotStream {
   ): ChangeEvent[] {
     if (message.tag === "truncate") {
       const tables = message.oids.map((oid) => this.relations.get(oid)).filter((table) => table != null);
-      return tables.map((table) => changeEvent(table, "t", { before: null, after: null }, this.nextSource(transaction)));
+      return tables.map((table) =>
+        changeEvent(table, "t", { before: null, after: null }, this.nextSource(transaction)),
+      );
     }
     const table = this.relations.get(message.oid);
     if (table === undefined)
@@ -268,14 +270,17 @@ export class SlotStream {
     if (table === null) return [];
     if (message.tag === "insert") {
       const { row, unavailable } = decodeRow(table, message.after);
-      return [changeEvent(table, "c", { before: null, after: row, unavailable }, this.nextSource(transaction))];
+      return [
+        changeEvent(table, "c", { before: null, after: row, unavailable }, this.nextSource(transaction)),
+      ];
     }
     let before: Row | null = null;
     if (message.before) {
       before =
         message.beforeKind === "O" ? decodeRow(table, message.before).row : keyRow(table, message.before);
     }
-    if (message.tag === "delete") return [changeEvent(table, "d", { before, after: null }, this.nextSource(transaction))];
+    if (message.tag === "delete")
+      return [changeEvent(table, "d", { before, after: null }, this.nextSource(transaction))];
     const full = message.beforeKind === "O" ? (before ?? undefined) : undefined;
     const { row, unavailable } = decodeRow(table, message.after, full);
     return [changeEvent(table, "u", { before, after: row, unavailable }, this.nextSource(transaction))];

@@ -1,11 +1,11 @@
 /**
  * The topics of one capture and what it needs to write to them: partition count, registered key
- * and value schema ids, the envelope layout. A table seen with a different shape (a schema
+ * and value schema ids, the encoders of its keys and values. A table seen with a different shape (a schema
  * change, a new table) gets its topic created and new schema versions registered before any of
  * its events is encoded; a change the registry refuses stops the capture with the reason.
  */
 import type { Admin } from "kafkajs";
-import { type EnvelopeLayout, keySchema, layoutOf, valueSchema } from "../avro/envelope-schema.js";
+import { keySchema, layoutOf, valueSchema } from "../avro/envelope-schema.js";
 import { eventKeyEncoder, eventValueEncoder } from "../avro/event-encoder.js";
 import { SchemaRegistryError, type TributarySchemaRegistry } from "../avro/registry.js";
 import type { WireWriter } from "../avro/wire-writer.js";
@@ -16,7 +16,6 @@ import type { Logger } from "./logger.js";
 
 export interface TopicState {
   readonly table: TableSpec;
-  readonly layout: EnvelopeLayout;
   readonly partitions: number;
   readonly keySchemaId: number | undefined;
   readonly valueSchemaId: number;
@@ -104,7 +103,6 @@ export class CaptureTopics {
     const encodeKey = eventKeyEncoder(layout);
     const state: TopicState = {
       table,
-      layout,
       partitions,
       keySchemaId,
       valueSchemaId,

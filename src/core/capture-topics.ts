@@ -1,8 +1,8 @@
 /**
  * The topics of one capture and what it needs to write to them: partition count, registered key
- * and value schema ids, the encoders of its keys and values. A table seen with a different shape (a schema
- * change, a new table) gets its topic created and new schema versions registered before any of
- * its events is encoded; a change the registry refuses stops the capture with the reason.
+ * and value schema ids, the encoders of keys and values. A table seen with a different shape (a
+ * schema change, a new table) gets its topic created and new schema versions registered before
+ * any of its events is encoded; a change the registry refuses stops the capture with the reason.
  */
 import type { Admin } from "kafkajs";
 import { keySchema, layoutOf, valueSchema } from "../avro/envelope-schema.js";

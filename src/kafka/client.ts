@@ -42,7 +42,10 @@ function pinoLogCreator(logger: Logger): logCreator {
   const child = logger.child({ library: "kafkajs" });
   return () =>
     ({ namespace, level, log }) => {
-      const method = pinoLevels[level] ?? "info";
+      // kafkajs logs every error answer of the broker at error level, then retries the request
+      // itself; a failure that outlasts its retries reaches our code and is logged there.
+      const retriedAnswer = namespace === "Connection" && log.message.startsWith("Response ");
+      const method = retriedAnswer ? "debug" : (pinoLevels[level] ?? "info");
       const { message, timestamp: _timestamp, logger: _name, ...fields } = log;
       if (ignoredMessages.has(message)) return;
       child[method]({ namespace, ...fields }, message);

@@ -11,6 +11,7 @@
 import type { EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Logger } from "../../core/logger.js";
 import { chunkBySize } from "./batch.js";
+import { ChunkQueue } from "./chunk-queue.js";
 import { DLQ_SUFFIX } from "./dlq.js";
 
 export interface PartitionChunk {
@@ -77,6 +78,9 @@ export const PARTITIONS_IN_FLIGHT = 2;
  */
 const FETCH_PARTITION_BYTES = 2 * 1024 * 1024;
 
+/** Chunks handed to the warehouse and not yet committed; fetching runs ahead of them up to this. */
+const CHUNKS_IN_FLIGHT = 2 * PARTITIONS_IN_FLIGHT;
+
 function delay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
@@ -139,7 +143,10 @@ async function consumeUntilTopicsChange(
     wake = resolve;
   });
   signal.addEventListener("abort", () => wake(), { once: true });
-  consumer.on(consumer.events.GROUP_JOIN, () => options.onAssignment?.(true));
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    generation++;
+    options.onAssignment?.(true);
+  });
   consumer.on(consumer.events.CRASH, (event) => {
     if (!event.payload.restart) {
       fatal = event.payload.error;
@@ -147,29 +154,80 @@ async function consumeUntilTopicsChange(
     }
   });
 
-  const eachBatch = async (payload: EachBatchPayload) => {
-    const { batch } = payload;
-    options.onLag?.(batch.topic, batch.partition, Number(batch.offsetLag()));
-    const chunks = chunkBySize(batch.messages, (message) => message.value?.length ?? 0, limits);
-    for (const messages of chunks) {
-      if (!payload.isRunning() || payload.isStale() || signal.aborted || fatal) return;
-      let outcome: "applied" | "abandoned";
+  const queue = new ChunkQueue(CHUNKS_IN_FLIGHT);
+  /** Bumped at each rebalance: chunks fetched before it are stale. */
+  let generation = 0;
+  /** Per partition, bumped when it is rewound: the chunks queued behind the rewind are stale. */
+  const epochs = new Map<string, number>();
+  let stopping = false;
+  consumer.on(consumer.events.REBALANCING, () => {
+    generation++;
+  });
+
+  /** Fetches the partition again from `offset` (replays are harmless); later queued chunks drop. */
+  const rewind = (chunk: PartitionChunk, key: string, epoch: number) => {
+    if (stopping || signal.aborted || (epochs.get(key) ?? 0) !== epoch) return;
+    epochs.set(key, epoch + 1);
+    const offset = chunk.messages[0]?.offset as string;
+    try {
+      consumer.seek({ topic: chunk.topic, partition: chunk.partition, offset });
+    } catch {
+      // Not ours any more: its next owner starts from the committed offset.
+    }
+  };
+
+  const applyChunk = async (
+    chunk: PartitionChunk,
+    context: ChunkContext,
+    key: string,
+    epoch: number,
+  ): Promise<void> => {
+    if (fatal !== undefined || signal.aborted) return;
+    let outcome: "applied" | "abandoned" = "abandoned";
+    if (!context.isStale()) {
       try {
-        outcome = await options.handler(
-          { topic: batch.topic, partition: batch.partition, messages },
-          { isStale: payload.isStale, heartbeat: payload.heartbeat, pause: payload.pause },
-        );
+        outcome = await options.handler(chunk, context);
       } catch (error) {
         fatal = error;
         wake();
         return;
       }
-      if (outcome === "abandoned") return;
-      const last = messages.at(-1)?.offset as string;
-      payload.resolveOffset(last);
-      await consumer.commitOffsets([
-        { topic: batch.topic, partition: batch.partition, offset: nextOffset(last) },
-      ]);
+    }
+    if (outcome === "applied" && !context.isStale()) {
+      const last = chunk.messages.at(-1)?.offset as string;
+      try {
+        await consumer.commitOffsets([
+          { topic: chunk.topic, partition: chunk.partition, offset: nextOffset(last) },
+        ]);
+        return;
+      } catch (error) {
+        logger.warn({ err: error, topic: chunk.topic }, "offset commit failed; the chunk comes again");
+      }
+    }
+    rewind(chunk, key, epoch);
+  };
+
+  // Hands the chunks to the queue and returns: kafkajs fetches the next batch (from the resolved
+  // offset) while the warehouse applies these; offsets are committed only after it did.
+  const eachBatch = async (payload: EachBatchPayload) => {
+    const { batch } = payload;
+    options.onLag?.(batch.topic, batch.partition, Number(batch.offsetLag()));
+    const key = `${batch.topic}:${batch.partition}`;
+    const chunks = chunkBySize(batch.messages, (message) => message.value?.length ?? 0, limits);
+    for (const messages of chunks) {
+      await queue.room();
+      if (!payload.isRunning() || payload.isStale() || signal.aborted || fatal !== undefined || stopping)
+        return;
+      const epoch = epochs.get(key) ?? 0;
+      const joined = generation;
+      const context: ChunkContext = {
+        isStale: () => payload.isStale() || generation !== joined || (epochs.get(key) ?? 0) !== epoch,
+        heartbeat: payload.heartbeat,
+        pause: payload.pause,
+      };
+      const chunk = { topic: batch.topic, partition: batch.partition, messages };
+      queue.push(key, () => applyChunk(chunk, context, key, epoch));
+      payload.resolveOffset(messages.at(-1)?.offset as string);
     }
   };
 
@@ -196,7 +254,9 @@ async function consumeUntilTopicsChange(
     }
   } finally {
     options.onAssignment?.(false);
-    // Waits for the in-flight batch: it finishes (and commits) or sees the stop and commits nothing.
+    // The queued chunks finish (and commit) or see the stop and commit nothing; then the in-flight batch.
+    stopping = true;
+    await queue.drained();
     await consumer.disconnect();
   }
   if (fatal !== undefined) throw fatal;

@@ -4,6 +4,7 @@
  * apply = exactly-once effect). Records that cannot be applied go to `<topic>.dlq`; outages of
  * the warehouse or the registry are retried without limit (capped backoff), the partition paused.
  */
+import { setImmediate } from "node:timers/promises";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
@@ -34,6 +35,15 @@ export interface WarehouseSinkOptions {
 }
 
 class AbandonedBatch extends Error {}
+
+interface DecodedChunk {
+  readonly rows: StagedRow[];
+  readonly truncates: TruncateMark[];
+  readonly table: { readonly name: string; readonly keyColumns: readonly string[] } | undefined;
+}
+
+/** Records decoded between two turns of the event loop. */
+const DECODE_SLICE = 500;
 
 function metricsOf(registry: Registry | undefined) {
   const registers = registry ? [registry] : [];
@@ -89,6 +99,8 @@ export class WarehouseSink {
   readonly #decoder: RecordDecoder;
   /** The last micro-batch being applied, per warehouse table (see #exclusive). */
   readonly #applying = new Map<string, Promise<void>>();
+  /** The chunk decoding last (see #decodeInTurn). */
+  #decoding: Promise<void> = Promise.resolve();
   #joined = false;
   #signal: AbortSignal = new AbortController().signal;
 
@@ -230,6 +242,59 @@ export class WarehouseSink {
     }
   }
 
+  /**
+   * Chunks decode one at a time (each in slices, so that the warehouse transactions in flight
+   * progress meanwhile): the first decoded is applied while the next one decodes.
+   */
+  #decodeInTurn<T>(work: () => Promise<T>): Promise<T> {
+    const turn = this.#decoding.then(work);
+    this.#decoding = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    return turn;
+  }
+
+  /** The chunk's records as staged rows and truncates; undecodable records go to `deadLetter`. */
+  async #decodeChunk(
+    chunk: PartitionChunk,
+    context: ChunkContext,
+    deadLetter: (origin: RecordOrigin, error: TributaryError) => void,
+  ): Promise<DecodedChunk> {
+    const rows: StagedRow[] = [];
+    const truncates: TruncateMark[] = [];
+    let table: { name: string; keyColumns: readonly string[] } | undefined;
+    for (const [index, message] of chunk.messages.entries()) {
+      // Decoding is synchronous: the warehouse transactions in flight progress between slices.
+      if (index % DECODE_SLICE === DECODE_SLICE - 1) await setImmediate();
+      const origin = { topic: chunk.topic, partition: chunk.partition, offset: message.offset };
+      try {
+        const record = { topic: chunk.topic, key: message.key, value: message.value };
+        // Synchronous once the schemas are known; the registry is asked (and retried) only when not.
+        let decoded = this.#decoder.decodeKnown(record);
+        if (decoded === undefined) {
+          decoded = await this.#decoder.decode(record).catch((error: unknown) => {
+            if (error instanceof RecordError) throw error;
+            return this.#retrying(() => this.#decoder.decode(record), context);
+          });
+        }
+        if (!decoded) continue; // a tombstone: the delete before it did the work
+        const spec = decoded.event.table;
+        table = {
+          name: this.#options.config.tables?.[chunk.topic] ?? `${spec.source}_${spec.name}`,
+          keyColumns: spec.keyColumns,
+        };
+        if (decoded.event.op === "t") {
+          truncates.push({ version: decoded.event.version, sourceTsMs: decoded.event.sourceTsMs, origin });
+        } else rows.push(stagedRowOf(decoded.event, decoded.key, origin));
+      } catch (error) {
+        if (!(error instanceof RecordError)) throw error;
+        deadLetter(origin, error);
+      }
+    }
+    return { rows, truncates, table };
+  }
+
   async #handle(
     chunk: PartitionChunk,
     context: ChunkContext,
@@ -243,35 +308,9 @@ export class WarehouseSink {
       deadLetters.push({ origin, key: message?.key ?? null, value: message?.value ?? null, error });
     };
     try {
-      const rows: StagedRow[] = [];
-      const truncates: TruncateMark[] = [];
-      let table: { name: string; keyColumns: readonly string[] } | undefined;
-      for (const message of chunk.messages) {
-        const origin = { topic: chunk.topic, partition: chunk.partition, offset: message.offset };
-        try {
-          const record = { topic: chunk.topic, key: message.key, value: message.value };
-          // Synchronous once the schemas are known; the registry is asked (and retried) only when not.
-          let decoded = this.#decoder.decodeKnown(record);
-          if (decoded === undefined) {
-            decoded = await this.#decoder.decode(record).catch((error: unknown) => {
-              if (error instanceof RecordError) throw error;
-              return this.#retrying(() => this.#decoder.decode(record), context);
-            });
-          }
-          if (!decoded) continue; // a tombstone: the delete before it did the work
-          const spec = decoded.event.table;
-          table = {
-            name: this.#options.config.tables?.[chunk.topic] ?? `${spec.source}_${spec.name}`,
-            keyColumns: spec.keyColumns,
-          };
-          if (decoded.event.op === "t") {
-            truncates.push({ version: decoded.event.version, sourceTsMs: decoded.event.sourceTsMs, origin });
-          } else rows.push(stagedRowOf(decoded.event, decoded.key, origin));
-        } catch (error) {
-          if (!(error instanceof RecordError)) throw error;
-          deadLetter(origin, error);
-        }
-      }
+      const { rows, truncates, table } = await this.#decodeInTurn(() =>
+        this.#decodeChunk(chunk, context, deadLetter),
+      );
       if (table) {
         const target = table;
         await this.#exclusive(target.name, () =>

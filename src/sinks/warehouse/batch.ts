@@ -93,7 +93,7 @@ const noColumns: ReadonlySet<string> = new Set();
  */
 export function stagedRowOf(event: SinkEvent, key: Row | null, origin: RecordOrigin): StagedRow {
   const deleted = event.op === "d";
-  const image = deleted ? event.before : event.after;
+  const image = event.image;
   const keyColumns = event.table.keyColumns;
   if (keyColumns.length === 0) {
     throw new RecordError(`the record has no key: ${origin.topic} needs an Avro key of its key columns`, {

@@ -14,17 +14,17 @@ import {
   keyFieldsFromSchema,
   layoutFromValueSchema,
 } from "../../avro/envelope-schema.js";
-import { int64TypeHook } from "../../avro/long-type.js";
 import { SchemaRegistryError, type TributarySchemaRegistry } from "../../avro/registry.js";
 import type { ColumnSpec, Op, Row, TableSpec } from "../../core/change-event.js";
 import { RecordError, TributaryError } from "../../core/errors.js";
+import { sinkInt64TypeHook } from "./int64-reader.js";
 
 /** What the sink needs of a change event: no more is decoded (see readerSchemaOf). */
 export interface SinkEvent {
   readonly table: TableSpec;
   readonly op: Op;
-  readonly before: Row | null;
-  readonly after: Row | null;
+  /** The row the event leaves (after), or for a delete the row it removes (before). */
+  readonly image: Row | null;
   readonly version: string;
   readonly sourceTsMs: number;
   readonly unavailableColumns: readonly string[];
@@ -86,7 +86,7 @@ function envelopeReaderOf(writer: WriterSchema): EnvelopeReader {
   const layout = layoutFromValueSchema(writer.json);
   const readerJson = readerSchemaOf(writer.json);
   if (readerJson === writer.json) return { layout, type: writer.type, resolver: undefined };
-  const type = avro.Type.forSchema(readerJson as avro.Schema, { typeHook: int64TypeHook });
+  const type = avro.Type.forSchema(readerJson as avro.Schema, { typeHook: sinkInt64TypeHook });
   return { layout, type, resolver: type.createResolver(writer.type) };
 }
 
@@ -109,8 +109,7 @@ function eventOf(layout: EnvelopeLayout, value: Record<string, unknown>): SinkEv
   return {
     table: layout.table,
     op: op as Op,
-    before: rowOf(layout, value.before as Record<string, unknown> | null),
-    after: rowOf(layout, value.after as Record<string, unknown> | null),
+    image: rowOf(layout, (op === "d" ? value.before : value.after) as Record<string, unknown> | null),
     version: String(source.version),
     sourceTsMs: Number(source.ts_ms),
     unavailableColumns: unavailable.length === 0 ? [] : unavailable.map(String),
@@ -186,7 +185,7 @@ export class RecordDecoder {
       }
       throw registryUnavailable(error);
     }
-    const type = guard(() => avro.Type.forSchema(json as avro.Schema, { typeHook: int64TypeHook }), what);
+    const type = guard(() => avro.Type.forSchema(json as avro.Schema, { typeHook: sinkInt64TypeHook }), what);
     const schema: WriterSchema = { type, json };
     this.#schemas.set(schemaId, schema);
     return schema;

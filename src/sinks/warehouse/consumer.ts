@@ -76,10 +76,10 @@ export const PARTITIONS_IN_FLIGHT = 2;
  * records are the bulk of the sink's memory: two partitions' worth per fetch keeps both partitions
  * in flight busy and the process well under its memory budget; a micro-batch is at most one fetch.
  */
-const FETCH_PARTITION_BYTES = 2 * 1024 * 1024;
+const FETCH_PARTITION_BYTES = 1024 * 1024;
 
 /** Chunks handed to the warehouse and not yet committed; fetching runs ahead of them up to this. */
-const CHUNKS_IN_FLIGHT = 2 * PARTITIONS_IN_FLIGHT;
+const CHUNKS_IN_FLIGHT = PARTITIONS_IN_FLIGHT + 1;
 
 function delay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -9,8 +9,8 @@ import { copyField } from "./copy-text.js";
 import type { TableModel } from "./sql.js";
 import { msToTimestamptz, timestampText, toParameter } from "./values.js";
 
-/** COPY data goes to the server in pieces of about this many characters. */
-const COPY_PIECE_CHARS = 256 * 1024;
+/** COPY data goes to the server in pieces of about this many bytes. */
+const COPY_PIECE_BYTES = 256 * 1024;
 
 const NULL_FIELD = "\\N";
 
@@ -36,16 +36,48 @@ function fieldFormatter(type: ColumnType): FieldFormatter {
   }
 }
 
-/** The COPY lines of `rows` (stagedColumnNames order), in pieces of about COPY_PIECE_CHARS. */
+/**
+ * COPY data written line by line into buffers of about COPY_PIECE_BYTES: no piece is built as a
+ * string of lines (a deep tree of concatenations to flatten and convert whole afterwards).
+ */
+class PieceWriter {
+  #buffer = Buffer.allocUnsafe(COPY_PIECE_BYTES);
+  #length = 0;
+  readonly #full: Buffer[] = [];
+
+  /** A line, newline included. */
+  line(text: string): void {
+    const most = text.length * 3;
+    if (this.#length + most > this.#buffer.length) {
+      this.#full.push(this.#buffer.subarray(0, this.#length));
+      this.#buffer = Buffer.allocUnsafe(Math.max(COPY_PIECE_BYTES, most));
+      this.#length = 0;
+    }
+    this.#length += this.#buffer.write(text, this.#length);
+  }
+
+  /** The pieces filled since the last call. */
+  takeFull(): Buffer[] {
+    return this.#full.length === 0 ? noPieces : this.#full.splice(0);
+  }
+
+  rest(): Buffer {
+    return this.#buffer.subarray(0, this.#length);
+  }
+}
+
+const noPieces: Buffer[] = [];
+
+/** The COPY lines of `rows` (stagedColumnNames order), in pieces of about COPY_PIECE_BYTES. */
 export function* copyPieces(
   model: TableModel,
   rows: readonly StagedRow[],
   loadedAt: string,
-): Generator<string> {
+): Generator<Buffer> {
   const names = model.columns.map((column) => column.name);
   const formatters = model.columns.map((column) => fieldFormatter(column.type));
   const loadedAtField = copyField(loadedAt);
-  let piece = "";
+  const writer = new PieceWriter();
   for (const row of rows) {
     const { values, origin } = row;
     let line = "";
@@ -54,11 +86,9 @@ export function* copyPieces(
     }
     const sourceTs = msToTimestamptz(row.sourceTsMs);
     line += `${copyField(row.version)}\t${copyField(row.op)}\t${row.deleted ? "t" : "f"}\t${sourceTs ?? NULL_FIELD}\t${loadedAtField}\t${copyField(origin.topic)}\t${origin.partition}\t${copyField(origin.offset)}\n`;
-    piece += line;
-    if (piece.length >= COPY_PIECE_CHARS) {
-      yield piece;
-      piece = "";
-    }
+    writer.line(line);
+    yield* writer.takeFull();
   }
-  if (piece.length > 0) yield piece;
+  const rest = writer.rest();
+  if (rest.length > 0) yield rest;
 }

@@ -181,13 +181,39 @@ describe("the Redshift staging statements", () => {
       price: "-12.50",
       n: 5,
     };
-    const text = [
+    const text = Buffer.concat([
       ...copyPieces(typed, [row(values, false, 1_700_000_000_000), row({ id: 8n }, true, 0)], "L"),
-    ].join("");
+    ]).toString();
     expect(text).toBe(
       '7\ta\\tb\\nc\t["x","1"]\t\\\\xff\t2023-11-14 22:13:20.123456+00\t-12.50\t5\tv\\\\1\tu\tf\t2023-11-14 22:13:20.000000+00\tL\tt\\\\tx\t3\t42\n' +
         "8\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\tv\\\\1\td\tt\t\\N\tL\tt\\\\tx\t3\t42\n",
     );
+  });
+
+  it("cuts COPY data into pieces of about 256 KB, any row size", () => {
+    const wide: TableModel = { ...model, columns: [{ name: "id", type: { kind: "string" } }] };
+    const rows = ["a".repeat(600_000), "ü".repeat(10), ..."xyz".split("")].map(
+      (id) =>
+        ({
+          values: { id },
+          version: "v",
+          op: "c",
+          deleted: false,
+          sourceTsMs: 0,
+          origin: { topic: "t", partition: 0, offset: "1" },
+        }) as unknown as StagedRow,
+    );
+    const pieces = [...copyPieces(wide, rows, "L")];
+    expect(pieces.length).toBeGreaterThan(1);
+    const lines = Buffer.concat(pieces).toString().split("\n");
+    expect(lines.map((line) => line.split("\t")[0])).toEqual([
+      "a".repeat(600_000),
+      "ü".repeat(10),
+      "x",
+      "y",
+      "z",
+      "",
+    ]);
   });
 
   it("names the columns an event did not carry (null: every non-key column of a soft delete)", () => {

@@ -7,9 +7,9 @@
  * 2. A WarehouseSink (in this process) consumes them from earliest into a fresh schema; measured
  *    from the moment it joined its group until its group committed every partition to the end
  *    (offsets are committed only after the warehouse transaction that applied them).
- * 3. The ceiling: a raw `COPY ... FROM STDIN (FORMAT csv)` of the same final rows (same columns)
- *    into a plain table of the same Postgres, in the same run.
- * 4. Peak RSS of this process.
+ * 3. The ceiling: a raw `COPY ... FROM STDIN (FORMAT csv)` of the same rows (every event's row, as
+ *    many as the sink upserts, same columns) into a plain table of the same Postgres, in the same run.
+ * 4. Peak RSS of this process while the sink drained (taken before the ceiling builds its CSV here).
  *
  * Needs the local stack (npm run stack:up). Prints a table and writes bench/out/sink-*.json.
  */
@@ -106,24 +106,30 @@ async function produceInChild(): Promise<void> {
   if (code !== 0) throw new Error(`the producing process exited ${code}`);
 }
 
-/** The final rows, as the sink leaves them, in the target's column order, as CSV. */
-function finalRowsCsv(): Readable {
+/**
+ * Every event's row (the inserts', then the updates'), in the target's column order, as CSV: as
+ * many rows as the sink upserts.
+ */
+function eventRowsCsv(): Readable {
   const loadedAt = `${timestampText(Date.now() * 1000)}+00`;
   return Readable.from(
     (function* () {
-      for (const [index, table] of tables.entries()) {
-        for (let first = 1; first <= keysPerTable; first += produceChunk) {
-          const lines: string[] = [];
-          for (let id = first; id < first + produceChunk && id <= keysPerTable; id++) {
-            const row = rowOf(id, 1);
-            const sequence = sequenceOf(index, id, 1);
-            const sourceTs = `${timestampText((1_700_000_000_000 + sequence) * 1000)}+00`;
-            lines.push(
-              `${row.id},${row.customer},${row.amount},${row.status},${timestampText(row.updated_at)}+00,` +
-                `${version(sequence)},u,false,${sourceTs},${loadedAt},${table.topic},0,${keysPerTable + id - 1}\n`,
-            );
+      for (const round of [0, 1]) {
+        for (const [index, table] of tables.entries()) {
+          for (let first = 1; first <= keysPerTable; first += produceChunk) {
+            const lines: string[] = [];
+            for (let id = first; id < first + produceChunk && id <= keysPerTable; id++) {
+              const row = rowOf(id, round);
+              const sequence = sequenceOf(index, id, round);
+              const sourceTs = `${timestampText((1_700_000_000_000 + sequence) * 1000)}+00`;
+              const op = round === 0 ? "c" : "u";
+              lines.push(
+                `${row.id},${row.customer},${row.amount},${row.status},${timestampText(row.updated_at)}+00,` +
+                  `${version(sequence)},${op},false,${sourceTs},${loadedAt},${table.topic},0,${round * keysPerTable + id - 1}\n`,
+              );
+            }
+            yield lines.join("");
           }
-          yield lines.join("");
         }
       }
     })(),
@@ -192,6 +198,7 @@ async function main(): Promise<void> {
     const sinkSeconds = (doneAt - joinedAt) / 1000;
     controller.abort();
     await running;
+    const drainingRssMb = peakRssMb();
 
     const check = await client.query<{ rows: number; updated: number }>(
       tables
@@ -207,15 +214,15 @@ async function main(): Promise<void> {
       throw new Error(`the warehouse holds ${stored} rows (${updated} updated), expected ${totalEvents / 2}`);
     }
 
-    process.stdout.write("ceiling: COPY of the same final rows into a plain table ...\n");
+    process.stdout.write("ceiling: COPY of the same rows into a plain table ...\n");
     const ceilingTable = `"${schema}"."copy_ceiling"`;
     await client.query(`CREATE TABLE ${ceilingTable} (LIKE "${schema}"."${runId}_t0")`);
-    const ceilingSeconds = await copySeconds(warehouse, ceilingTable, finalRowsCsv());
+    const ceilingSeconds = await copySeconds(warehouse, ceilingTable, eventRowsCsv());
 
     const ours = totalEvents / sinkSeconds;
-    const ceiling = totalEvents / 2 / ceilingSeconds;
+    const ceiling = totalEvents / ceilingSeconds;
     const results: BenchRow[] = [
-      { measure: "raw COPY of the final rows (ceiling)", value: ceiling, unit: "rows/s" },
+      { measure: "raw COPY of the same rows (ceiling)", value: ceiling, unit: "rows/s" },
       {
         measure: "tributary sink (upserts)",
         value: ours,
@@ -232,11 +239,11 @@ async function main(): Promise<void> {
       },
       { measure: "joining the group", value: (joinedAt - startedAt) / 1000, unit: "s" },
       {
-        measure: "peak RSS (bench process)",
-        value: peakRssMb(),
+        measure: "peak RSS while draining (bench process)",
+        value: drainingRssMb,
         unit: "MB",
         target: "< 300",
-        pass: peakRssMb() < 300,
+        pass: drainingRssMb < 300,
       },
     ];
     printTable(

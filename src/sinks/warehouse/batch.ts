@@ -86,6 +86,7 @@ function keyPart(value: unknown): string {
 }
 
 const noColumns: ReadonlySet<string> = new Set();
+const noOrigins: readonly RecordOrigin[] = [];
 
 /**
  * The row an event stages; `key` is the decoded Kafka key when there is one. Takes over the
@@ -127,7 +128,7 @@ export function stagedRowOf(event: SinkEvent, key: Row | null, origin: RecordOri
     keepStoredValues: deleted,
     sourceTsMs: event.sourceTsMs,
     origin,
-    superseded: [],
+    superseded: noOrigins,
     columns: event.table.columns,
   };
 }
@@ -161,12 +162,14 @@ function compareVersions(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** One row per key, the highest version, earlier rows' values folded in where it has none. */
+/**
+ * One row per key, the highest version, earlier rows' values folded in where it has none. `rows`
+ * come in version order.
+ */
 export function dedupe(rows: readonly StagedRow[], keyColumns: readonly string[]): StagedRow[] {
   const keys = new Set(keyColumns);
-  const sorted = [...rows].sort((a, b) => compareVersions(a.version, b.version));
   const byKey = new Map<string, StagedRow>();
-  for (const row of sorted) {
+  for (const row of rows) {
     const previous = byKey.get(row.keyId);
     if (!previous) byKey.set(row.keyId, row);
     else if (previous.version === row.version) {
@@ -180,6 +183,7 @@ export function dedupe(rows: readonly StagedRow[], keyColumns: readonly string[]
 /**
  * The batch as the warehouse applies it: deduplicated rows up to the first truncate, the
  * truncate, the rows after it, … (by version), so the result equals applying the events one by one.
+ * `rows` come in version order.
  */
 export function segments(
   rows: readonly StagedRow[],
@@ -187,7 +191,7 @@ export function segments(
   keyColumns: readonly string[],
 ): Segment[] {
   const result: Segment[] = [];
-  let remaining = [...rows];
+  let remaining = rows;
   for (const truncate of [...truncates].sort((a, b) => compareVersions(a.version, b.version))) {
     const before = remaining.filter((row) => row.version < truncate.version);
     remaining = remaining.filter((row) => row.version >= truncate.version);

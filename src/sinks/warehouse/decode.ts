@@ -37,7 +37,6 @@ export interface DecodedRecord {
 }
 
 export interface RawRecord {
-  readonly topic: string;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
 }

@@ -9,6 +9,7 @@ import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { TributarySchemaRegistry } from "../../avro/registry.js";
+import type { TableSpec } from "../../core/change-event.js";
 import type { SinkConfig } from "../../core/config/index.js";
 import { RecordError, type TributaryError } from "../../core/errors.js";
 import { createLogger, type Logger } from "../../core/logger.js";
@@ -264,26 +265,29 @@ export class WarehouseSink {
     const rows: StagedRow[] = [];
     const truncates: TruncateMark[] = [];
     let table: { name: string; keyColumns: readonly string[] } | undefined;
+    let tableSpec: TableSpec | undefined;
     for (const [index, message] of chunk.messages.entries()) {
       // Decoding is synchronous: the warehouse transactions in flight progress between slices.
       if (index % DECODE_SLICE === DECODE_SLICE - 1) await setImmediate();
       const origin = { topic: chunk.topic, partition: chunk.partition, offset: message.offset };
       try {
-        const record = { topic: chunk.topic, key: message.key, value: message.value };
         // Synchronous once the schemas are known; the registry is asked (and retried) only when not.
-        let decoded = this.#decoder.decodeKnown(record);
+        let decoded = this.#decoder.decodeKnown(message);
         if (decoded === undefined) {
-          decoded = await this.#decoder.decode(record).catch((error: unknown) => {
+          decoded = await this.#decoder.decode(message).catch((error: unknown) => {
             if (error instanceof RecordError) throw error;
-            return this.#retrying(() => this.#decoder.decode(record), context);
+            return this.#retrying(() => this.#decoder.decode(message), context);
           });
         }
         if (!decoded) continue; // a tombstone: the delete before it did the work
         const spec = decoded.event.table;
-        table = {
-          name: this.#options.config.tables?.[chunk.topic] ?? `${spec.source}_${spec.name}`,
-          keyColumns: spec.keyColumns,
-        };
+        if (spec !== tableSpec) {
+          tableSpec = spec;
+          table = {
+            name: this.#options.config.tables?.[chunk.topic] ?? `${spec.source}_${spec.name}`,
+            keyColumns: spec.keyColumns,
+          };
+        }
         if (decoded.event.op === "t") {
           truncates.push({ version: decoded.event.version, sourceTsMs: decoded.event.sourceTsMs, origin });
         } else rows.push(stagedRowOf(decoded.event, decoded.key, origin));

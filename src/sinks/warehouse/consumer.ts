@@ -1,8 +1,9 @@
 /**
  * The Kafka side of the sink: a kafkajs consumer group over the topics matching the configured
  * patterns, read_committed, no auto-commit. Each fetched partition batch is cut into micro-batches
- * (maxRows / maxBytes); each goes to the handler, and its offsets are committed only after the
- * handler says it was applied (the warehouse transaction committed).
+ * (maxRows / maxBytes) and queued for the handler (chunk-queue.ts), and the next fetch starts
+ * while the warehouse applies them; a micro-batch's offsets are committed, in order per partition,
+ * only after the handler says it was applied (the warehouse transaction committed).
  *
  * kafkajs matches RegExp subscriptions once, at subscribe time (metadataMaxAge does not change
  * that), so new matching topics are found by listing topics every `topicRefreshMs`; when one
@@ -68,7 +69,7 @@ export function matchingTopics(all: readonly string[], patterns: readonly string
     .sort();
 }
 
-/** Partitions handled concurrently; the warehouse pool has as many connections. */
+/** Partitions whose batches are taken at once; the warehouse pool has one connection more. */
 export const PARTITIONS_IN_FLIGHT = 2;
 
 /**
@@ -237,7 +238,7 @@ async function consumeUntilTopicsChange(
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      // Two partitions at once: one is decoded while the warehouse applies the other's batch.
+      // eachBatch only queues: two partitions' batches are taken at once.
       partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT,
       eachBatch,
     });

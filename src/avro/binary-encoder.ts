@@ -11,6 +11,8 @@
  * capture converts column values itself (column-values.ts).
  */
 
+import { writeZigzagVarint } from "../core/varint.js";
+
 export type Encode = (buffer: Buffer, offset: number, value: unknown) => number;
 
 export class AvroValueError extends Error {
@@ -26,15 +28,8 @@ type Schema = string | readonly Schema[] | { readonly type: string; readonly [ke
 const TWO_POW_52 = 2 ** 52;
 const TWO_POW_52_BIG = 2n ** 52n;
 
-export function writeInt(buffer: Buffer, offset: number, value: number): number {
-  let zigzag = ((value << 1) ^ (value >> 31)) >>> 0;
-  while (zigzag >= 0x80) {
-    buffer[offset++] = (zigzag & 0x7f) | 0x80;
-    zigzag >>>= 7;
-  }
-  buffer[offset++] = zigzag;
-  return offset;
-}
+/** An Avro int (and every length and count): a zigzag varint. */
+export const writeInt = writeZigzagVarint;
 
 export function writeBigLong(buffer: Buffer, offset: number, value: bigint): number {
   let zigzag = BigInt.asUintN(64, (value << 1n) ^ (value >> 63n));

@@ -11,6 +11,7 @@
  * A record: length varint | attributes int8 | timestampDelta varlong | offsetDelta varint |
  * key (varint length, -1 for null) | value (likewise) | header count varint | headers.
  */
+import { zigzagVarintBytes as varintBytes, writeZigzagVarint as writeVarint } from "../core/varint.js";
 import { crc32c } from "./crc32c.js";
 
 export interface BatchIdentity {
@@ -33,27 +34,6 @@ const NO_PARTITION_LEADER_EPOCH = -1;
 const INITIAL_BATCH_BYTES = 16 * 1024;
 /** Below the broker's default message.max.bytes (1 MiB), which bounds one partition's batch. */
 export const DEFAULT_MAX_BATCH_BYTES = 768 * 1024;
-
-/** Bytes of `value` as a zigzag varint (Kafka's signed varint). */
-function varintBytes(value: number): number {
-  let zigzag = ((value << 1) ^ (value >> 31)) >>> 0;
-  let bytes = 1;
-  while (zigzag >= 0x80) {
-    zigzag >>>= 7;
-    bytes++;
-  }
-  return bytes;
-}
-
-function writeVarint(buffer: Buffer, offset: number, value: number): number {
-  let zigzag = ((value << 1) ^ (value >> 31)) >>> 0;
-  while (zigzag >= 0x80) {
-    buffer[offset++] = (zigzag & 0x7f) | 0x80;
-    zigzag >>>= 7;
-  }
-  buffer[offset++] = zigzag;
-  return offset;
-}
 
 function lengthBytes(length: number): number {
   return length < 0 ? 1 : varintBytes(length) + length;

@@ -1,5 +1,5 @@
 /** A table with one column of every ColumnType kind, and rows that exercise their edges. */
-import type { Row, TableSpec } from "../../src/core/change-event.js";
+import type { ChangeEvent, Row, SourceInfo, TableSpec } from "../../src/core/change-event.js";
 
 export function allKindsTable(topic: string, source = "fake"): TableSpec {
   return {
@@ -88,4 +88,28 @@ export function nullRow(id: bigint): Row {
   const row: Row = {};
   for (const column of allKindsTable("t").columns) row[column.name] = column.name === "id" ? id : null;
   return row;
+}
+
+/** The source block of a streamed Postgres change. */
+export const postgresSource: SourceInfo = {
+  version: "00000000016B3748-0000000000000002",
+  connector: "postgres",
+  tsMs: 1_700_000_000_123,
+  snapshot: false,
+  db: "infoportal",
+  lsn: "0/16B3748",
+  txId: 4_294_967_297,
+};
+
+/** An insert of a full row into `table`, with `overrides`. */
+export function allKindsEvent(table: TableSpec, overrides: Partial<ChangeEvent> = {}): ChangeEvent {
+  return {
+    table,
+    op: "c",
+    before: null,
+    after: fullRow(1n),
+    source: postgresSource,
+    unavailableColumns: [],
+    ...overrides,
+  };
 }

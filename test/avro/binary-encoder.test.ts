@@ -4,8 +4,7 @@ import { AvroValueError, compileEncoder } from "../../src/avro/binary-encoder.js
 import { toEnvelopeValue } from "../../src/avro/envelope.js";
 import { layoutOf, valueSchema } from "../../src/avro/envelope-schema.js";
 import { int64TypeHook } from "../../src/avro/long-type.js";
-import type { ChangeEvent } from "../../src/core/change-event.js";
-import { allKindsTable, fullRow, nullRow } from "./all-kinds.js";
+import { allKindsEvent, allKindsTable, fullRow, nullRow } from "./all-kinds.js";
 
 /** Our encoding of `value`, in a buffer with room to spare. */
 function encode(schema: unknown, value: unknown): Buffer {
@@ -22,31 +21,16 @@ function reference(schema: unknown, value: unknown): Buffer {
 const table = allKindsTable("fake.public.all-kinds");
 const layout = layoutOf(table);
 
-function event(after: ChangeEvent["after"], before: ChangeEvent["before"] = null): ChangeEvent {
-  return {
-    table,
-    op: before ? "u" : "c",
-    before,
-    after,
-    source: {
-      version: "00000000016B3748-0000000000000002",
-      connector: "postgres",
-      tsMs: 1_700_000_000_123,
-      snapshot: false,
-      db: "infoportal",
-      lsn: "0/16B3748",
-      txId: 4_294_967_297,
-    },
-    unavailableColumns: ["notes"],
-  };
-}
-
 describe("compiled Avro encoder", () => {
   it("writes a record of every column kind byte for byte as avsc does", () => {
     const schema = valueSchema(table);
     for (const envelope of [
-      toEnvelopeValue(layout, event(fullRow(1n)), 1_700_000_000_999),
-      toEnvelopeValue(layout, event(nullRow(-(2n ** 63n)), fullRow(2n ** 63n - 1n)), 0),
+      toEnvelopeValue(layout, allKindsEvent(table), 1_700_000_000_999),
+      toEnvelopeValue(
+        layout,
+        allKindsEvent(table, { op: "u", before: nullRow(-(2n ** 63n)), after: fullRow(2n ** 63n - 1n) }),
+        0,
+      ),
     ]) {
       expect(encode(schema, envelope)).toEqual(reference(schema, envelope));
     }
@@ -97,7 +81,7 @@ describe("compiled Avro encoder", () => {
   });
 
   it("reports where a value would end when the buffer is too small, and writes it whole in a bigger one", () => {
-    const envelope = toEnvelopeValue(layout, event(fullRow(1n)), 5);
+    const envelope = toEnvelopeValue(layout, allKindsEvent(table), 5);
     const encodeEnvelope = compileEncoder(valueSchema(table));
     const expected = reference(valueSchema(table), envelope);
     const small = Buffer.alloc(40);

@@ -6,7 +6,7 @@ import { eventKeyEncoder, eventValueEncoder } from "../../src/avro/event-encoder
 import { int64TypeHook } from "../../src/avro/long-type.js";
 import type { ChangeEvent, SourceInfo } from "../../src/core/change-event.js";
 import { RecordError } from "../../src/core/errors.js";
-import { allKindsTable, fullRow, nullRow } from "./all-kinds.js";
+import { allKindsEvent, allKindsTable, fullRow, nullRow } from "./all-kinds.js";
 
 const table = allKindsTable("fake.public.all-kinds");
 const layout = layoutOf(table);
@@ -22,15 +22,6 @@ function encoded(encode: (buffer: Buffer, offset: number, event: ChangeEvent) =>
   return buffer.subarray(0, encode(buffer, 0, input));
 }
 
-const postgresSource: SourceInfo = {
-  version: "00000000016B3748-0000000000000002",
-  connector: "postgres",
-  tsMs: 1_700_000_000_123,
-  snapshot: false,
-  db: "infoportal",
-  lsn: "0/16B3748",
-  txId: 4_294_967_297,
-};
 const mysqlSource: SourceInfo = {
   version: "mysql-bin.000003:0000000000000154",
   connector: "mysql",
@@ -52,17 +43,7 @@ const imapSource: SourceInfo = {
   cursor: "c",
 };
 
-function event(overrides: Partial<ChangeEvent>): ChangeEvent {
-  return {
-    table,
-    op: "c",
-    before: null,
-    after: fullRow(1n),
-    source: postgresSource,
-    unavailableColumns: [],
-    ...overrides,
-  };
-}
+const event = (overrides: Partial<ChangeEvent>) => allKindsEvent(table, overrides);
 
 const events: ChangeEvent[] = [
   event({}),

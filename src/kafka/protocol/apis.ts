@@ -4,14 +4,14 @@
  * Kafka 2.5 to 4.x accepts: Metadata v6, FindCoordinator v2, InitProducerId v1,
  * AddPartitionsToTxn v1, Produce v7, EndTxn v1.
  */
-import type { WireReader, WireWriter } from "./wire.js";
+import type { ProtocolReader, ProtocolWriter } from "./primitives.js";
 
 export interface Api<Request, Response> {
   readonly key: number;
   readonly version: number;
   readonly name: string;
-  write(writer: WireWriter, request: Request): void;
-  read(reader: WireReader): Response;
+  write(writer: ProtocolWriter, request: Request): void;
+  read(reader: ProtocolReader): Response;
 }
 
 export interface BrokerAddress {

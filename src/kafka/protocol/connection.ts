@@ -7,7 +7,7 @@
 import { createConnection, type Socket } from "node:net";
 import type { Api } from "./apis.js";
 import { KafkaConnectionError } from "./errors.js";
-import { WireReader, WireWriter } from "./wire.js";
+import { ProtocolReader, ProtocolWriter } from "./primitives.js";
 
 export interface ConnectionOptions {
   readonly host: string;
@@ -18,7 +18,7 @@ export interface ConnectionOptions {
 }
 
 interface Pending {
-  readonly resolve: (response: WireReader) => void;
+  readonly resolve: (response: ProtocolReader) => void;
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
 }
@@ -89,13 +89,13 @@ export class BrokerConnection {
 
   #request(
     api: Api<unknown, unknown>,
-    writeBody: (writer: WireWriter) => void,
+    writeBody: (writer: ProtocolWriter) => void,
     bodyBytesHint: number,
-  ): Promise<WireReader> {
+  ): Promise<ProtocolReader> {
     if (this.#closed) return Promise.reject(this.#closed);
     this.#correlationId = (this.#correlationId + 1) | 0;
     const correlationId = this.#correlationId;
-    const writer = new WireWriter(bodyBytesHint + 64);
+    const writer = new ProtocolWriter(bodyBytesHint + 64);
     writer.int32(0); // size, patched below
     writer.int16(api.key).int16(api.version).int32(correlationId).nullableString(this.#options.clientId);
     writeBody(writer);
@@ -142,7 +142,7 @@ export class BrokerConnection {
   }
 
   #onFrame(frame: Buffer): void {
-    const reader = new WireReader(frame);
+    const reader = new ProtocolReader(frame);
     const correlationId = reader.int32();
     const pending = this.#pending.get(correlationId);
     if (!pending) return; // the answer to a request that already timed out

@@ -4,7 +4,7 @@
  * Only the non-flexible encodings: the API versions we speak predate tagged fields.
  */
 
-export class WireWriter {
+export class ProtocolWriter {
   #buffer: Buffer;
   #length = 0;
 
@@ -95,7 +95,7 @@ export class TruncatedResponseError extends Error {
   }
 }
 
-export class WireReader {
+export class ProtocolReader {
   readonly #buffer: Buffer;
   #offset: number;
 

@@ -28,7 +28,12 @@ import {
   produceApi,
 } from "./protocol/apis.js";
 import { BrokerConnection } from "./protocol/connection.js";
-import { check, KafkaConnectionError, KafkaProtocolError } from "./protocol/errors.js";
+import {
+  check,
+  KafkaConnectionError,
+  KafkaProtocolError,
+  OPERATION_NOT_ATTEMPTED,
+} from "./protocol/errors.js";
 import { appendRecord, type BatchRecord, PartitionBatches } from "./record-batch.js";
 
 /** A single record to a given partition (the offsets record). */
@@ -370,7 +375,14 @@ export class TransactionalProducer {
   }
 }
 
-function throwFirst(errors: readonly PartitionError[], request: string): void {
-  const failed = errors.find((error) => error.errorCode !== 0);
+/**
+ * Throws the error of the first partition that failed for its own reason: a broker answers
+ * OPERATION_NOT_ATTEMPTED for the other partitions of a request one partition failed, and that
+ * one (e.g. CONCURRENT_TRANSACTIONS, which is retried) is what the caller must see.
+ */
+export function throwFirst(errors: readonly PartitionError[], request: string): void {
+  const failed =
+    errors.find((error) => error.errorCode !== 0 && error.errorCode !== OPERATION_NOT_ATTEMPTED) ??
+    errors.find((error) => error.errorCode !== 0);
   if (failed) check(failed.errorCode, `${request} for ${failed.topic}[${failed.partition}]`);
 }

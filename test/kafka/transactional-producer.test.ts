@@ -2,9 +2,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isFenced } from "../../src/core/capture-errors.js";
 import { classify } from "../../src/core/errors.js";
-import { KafkaConnectionError } from "../../src/kafka/protocol/errors.js";
+import { KafkaConnectionError, KafkaProtocolError } from "../../src/kafka/protocol/errors.js";
 import { appendRecord, PartitionBatches } from "../../src/kafka/record-batch.js";
-import { type OutgoingRecord, TransactionalProducer } from "../../src/kafka/transactional-producer.js";
+import {
+  type OutgoingRecord,
+  TransactionalProducer,
+  throwFirst,
+} from "../../src/kafka/transactional-producer.js";
 import { readToEnd, testKafka } from "../capture/topic-reader.js";
 import { stack, uniqueName } from "../helpers/stack.js";
 
@@ -120,6 +124,31 @@ describe("TransactionalProducer", () => {
     expect(values).not.toContain("fenced");
   });
 
+  it("takes over from a predecessor that died inside a transaction, at once", async () => {
+    const transactionalId = uniqueName("txn");
+    // The predecessor: a transaction with records in several partitions, never ended.
+    const crashed = testKafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
+    await crashed.connect();
+    const open = await crashed.transaction();
+    await open.send({ topic, messages: [0, 1, 2].map((partition) => ({ partition, value: "orphan" })) });
+    await open.send({ topic: offsetsTopic, messages: [{ partition: 0, key: "source", value: "orphan" }] });
+    // Its successor flushes right after connecting, while the coordinator still aborts the orphan.
+    const successor = await connect(transactionalId);
+    try {
+      await successor.commitFlush(batched(records(6, 30_000)), offset("successor"));
+    } finally {
+      await successor.disconnect();
+      await crashed.disconnect().catch(() => undefined);
+    }
+    const read = await readToEnd(topic);
+    expect(read.filter((record) => record.value?.toString() === "orphan")).toEqual([]);
+    const keys = new Set(records(6, 30_000).map((record) => record.key?.toString()));
+    expect(read.filter((record) => keys.has(record.key?.toString()))).toHaveLength(6);
+    const positions = (await readToEnd(offsetsTopic)).map((record) => record.value?.toString());
+    expect(positions).toContain("successor");
+    expect(positions).not.toContain("orphan");
+  });
+
   it("reports an unreachable cluster as an outage to retry", async () => {
     const failure = await TransactionalProducer.connect({
       brokers: ["127.0.0.1:1"],
@@ -129,5 +158,29 @@ describe("TransactionalProducer", () => {
     expect(failure).toBeInstanceOf(KafkaConnectionError);
     expect(failure.message).toMatch(/127\.0\.0\.1:1/);
     expect(classify(failure)).toBe("retry");
+  });
+
+  it("reports the partition that failed for its own reason, not the ones the broker did not attempt", () => {
+    const errors = [
+      { topic: "t", partition: 0, errorCode: 55 }, // OPERATION_NOT_ATTEMPTED
+      { topic: "t", partition: 1, errorCode: 0 },
+      { topic: "u", partition: 0, errorCode: 51 }, // CONCURRENT_TRANSACTIONS: the producer retries it
+    ];
+    const failure = (() => {
+      try {
+        throwFirst(errors, "AddPartitionsToTxn");
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(failure).toBeInstanceOf(KafkaProtocolError);
+    expect((failure as KafkaProtocolError).type).toBe("CONCURRENT_TRANSACTIONS");
+    expect((failure as Error).message).toBe(
+      "Kafka answered CONCURRENT_TRANSACTIONS (51) to AddPartitionsToTxn for u[0]",
+    );
+    expect(() => throwFirst([{ topic: "t", partition: 2, errorCode: 55 }], "Produce")).toThrow(
+      /OPERATION_NOT_ATTEMPTED/,
+    );
+    expect(() => throwFirst([{ topic: "t", partition: 0, errorCode: 0 }], "Produce")).not.toThrow();
   });
 });

@@ -42,11 +42,15 @@ const codes: Readonly<Record<number, ErrorCode>> = {
   50: { type: "INVALID_TRANSACTION_TIMEOUT", retriable: false },
   51: { type: "CONCURRENT_TRANSACTIONS", retriable: true },
   53: { type: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", retriable: false },
+  55: { type: "OPERATION_NOT_ATTEMPTED", retriable: true },
   56: { type: "KAFKA_STORAGE_ERROR", retriable: true },
   59: { type: "UNKNOWN_PRODUCER_ID", retriable: true },
   89: { type: "THROTTLING_QUOTA_EXCEEDED", retriable: true },
   90: { type: "PRODUCER_FENCED", retriable: false },
 };
+
+/** Said of the other partitions of a request in which one partition failed. */
+export const OPERATION_NOT_ATTEMPTED = 55;
 
 const hints: Readonly<Record<string, string>> = {
   TOPIC_AUTHORIZATION_FAILED: "grant the capture's Kafka principal WRITE and DESCRIBE on its topics",

@@ -27,8 +27,10 @@ export class ProtocolWriter {
     return at;
   }
 
+  // Each write reserves first: reserving may replace the buffer, so the buffer is read after it.
   int8(value: number): this {
-    this.#buffer.writeInt8(value, this.#reserve(1));
+    const at = this.#reserve(1);
+    this.#buffer.writeInt8(value, at);
     return this;
   }
 
@@ -37,24 +39,28 @@ export class ProtocolWriter {
   }
 
   int16(value: number): this {
-    this.#buffer.writeInt16BE(value, this.#reserve(2));
+    const at = this.#reserve(2);
+    this.#buffer.writeInt16BE(value, at);
     return this;
   }
 
   int32(value: number): this {
-    this.#buffer.writeInt32BE(value, this.#reserve(4));
+    const at = this.#reserve(4);
+    this.#buffer.writeInt32BE(value, at);
     return this;
   }
 
   int64(value: bigint): this {
-    this.#buffer.writeBigInt64BE(value, this.#reserve(8));
+    const at = this.#reserve(8);
+    this.#buffer.writeBigInt64BE(value, at);
     return this;
   }
 
   string(value: string): this {
     const bytes = Buffer.byteLength(value, "utf8");
     this.int16(bytes);
-    this.#buffer.write(value, this.#reserve(bytes), bytes, "utf8");
+    const at = this.#reserve(bytes);
+    this.#buffer.write(value, at, bytes, "utf8");
     return this;
   }
 
@@ -66,7 +72,8 @@ export class ProtocolWriter {
   bytes(value: Uint8Array | null): this {
     if (value === null) return this.int32(-1);
     this.int32(value.length);
-    this.#buffer.set(value, this.#reserve(value.length));
+    const at = this.#reserve(value.length);
+    this.#buffer.set(value, at);
     return this;
   }
 

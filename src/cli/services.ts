@@ -130,15 +130,25 @@ export async function runServices(services: readonly Service[], options: RunOpti
   return failure;
 }
 
+/** The process's shutdown, saying in the log when it begins and what went wrong on the way. */
+export function loggedShutdown(logger: Logger): Shutdown {
+  return createShutdown({
+    onProblem: (message, error) => logger.warn({ err: error }, message),
+    onStopping: (reason) =>
+      logger.info({ reason }, "stopping: work in progress finishes first (a second signal forces the exit)"),
+  });
+}
+
 /**
  * Runs one service as its own process (`tributary capture`, `tributary sink`) until SIGTERM/SIGINT.
  * A failure that needs a human is printed with its hint; the exit code says how it ended.
  */
 export async function runSingleService(service: Service, io: CliIo): Promise<number> {
   const logger = createLogger({ service: service.name });
-  const shutdown = createShutdown({ onProblem: (message, error) => logger.warn({ err: error }, message) });
+  const shutdown = loggedShutdown(logger);
   const failure = await runServices([service], { shutdown, logger });
   const code = await shutdown.stop(failure ? "the service failed" : "the service ended", failure ? 1 : 0);
+  logger.info("stopped");
   if (failure) {
     io.err(`tributary ${service.name}: ${failure instanceof Error ? failure.message : String(failure)}`);
     const hint = hintFor(failure);

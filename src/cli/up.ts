@@ -6,9 +6,8 @@ import { parseArgs } from "node:util";
 import { loadConfig, resolveConfigPath, type TributaryConfig } from "../core/config/index.js";
 import { createLogger, type Logger } from "../core/logger.js";
 import { mergeMetrics } from "../core/metrics.js";
-import { createShutdown } from "../core/shutdown.js";
 import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./io.js";
-import { captureService, runServices, type Service, sinkService } from "./services.js";
+import { captureService, loggedShutdown, runServices, type Service, sinkService } from "./services.js";
 
 export async function up(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: "string" } }, strict: true });
@@ -25,7 +24,7 @@ export async function up(args: string[], io: CliIo): Promise<number> {
  * also the entry of `npm start`.
  */
 export async function runAll(config: TributaryConfig, logger: Logger, stop?: AbortSignal): Promise<number> {
-  const shutdown = createShutdown({ onProblem: (message, error) => logger.warn({ err: error }, message) });
+  const shutdown = loggedShutdown(logger);
   stop?.addEventListener("abort", () => void shutdown.stop("stopped by its caller"), { once: true });
   const services: Service[] = [];
   for (const name of Object.keys(config.sources)) services.push(await captureService(name, config));
@@ -37,5 +36,6 @@ export async function runAll(config: TributaryConfig, logger: Logger, stop?: Abo
     combined: { ...config.dashboard, metrics: mergeMetrics(services.map((service) => service.metrics)) },
   });
   const code = await shutdown.stop(failure ? "a service failed" : "every service ended", failure ? 1 : 0);
+  logger.info("stopped");
   return failure || code !== 0 ? EXIT_FAILURE : EXIT_OK;
 }

@@ -21,6 +21,8 @@ export interface ShutdownOptions {
   readonly signals?: readonly NodeJS.Signals[];
   /** Told about handler failures and timeouts (e.g. a logger's warn). */
   readonly onProblem?: (message: string, error?: unknown) => void;
+  /** Told once, when shutdown begins, why (the signal's name, or the reason given to stop). */
+  readonly onStopping?: (reason: string) => void;
 }
 
 export interface Shutdown {
@@ -81,6 +83,7 @@ export function createShutdown(options: ShutdownOptions = {}): Shutdown {
 
   function stop(reason = "stop requested", exitCode = 0): Promise<number> {
     if (stopping) return stopping;
+    options.onStopping?.(reason);
     controller.abort(new DOMException(`shutting down: ${reason}`, "AbortError"));
     stopping = withDeadline(runHandlers(exitCode)).then((code) => {
       dispose();

@@ -93,4 +93,13 @@ describe("createShutdown", () => {
     const [first, second] = await Promise.all([shutdown.stop("a"), shutdown.stop("b")]);
     expect([first, second, calls]).toEqual([0, 0, 1]);
   });
+  it("says once, when shutdown begins, why it began", async () => {
+    const fake = fakeProcess();
+    const reasons: string[] = [];
+    const shutdown = createShutdown({ process: fake.source, onStopping: (reason) => reasons.push(reason) });
+    fake.emitter.emit("SIGINT");
+    await shutdown.stop("every service ended");
+    expect(await shutdown.done).toBe(0);
+    expect(reasons).toEqual(["SIGINT"]);
+  });
 });

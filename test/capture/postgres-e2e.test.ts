@@ -221,7 +221,8 @@ describe("Postgres capture end to end", () => {
       expect(confirmed > start).toBe(true);
       // Through the runner: the committed position moved too (heartbeat batches are committed to Kafka).
       const readiness = await capture.status.readiness();
-      expect(readiness.checks.committedVersion).not.toBeNull();
+      // The whole readiness on failure: state and lastError tell whether a session restarted.
+      expect(readiness.checks.committedVersion, JSON.stringify(readiness)).not.toBeNull();
       expect(await capture.committedEvents()).toBe(0);
     } finally {
       await capture.stop();

@@ -4,6 +4,7 @@
  * the key schema's id, which changes when the key schema gets a new version; hashing the body
  * keeps a row on its partition across such changes, so its events stay in order.
  */
+import { WIRE_HEADER_BYTES } from "../avro/wire-writer.js";
 
 const SEED = 0x9747b28c;
 const M = 0x5bd1e995;
@@ -37,8 +38,6 @@ export function murmur2(data: Uint8Array, start = 0, end = data.length): number 
   h ^= h >>> 15;
   return h | 0;
 }
-
-const WIRE_HEADER_BYTES = 5;
 
 /** The partition of a record whose Confluent wire-format key is `buffer[start, end)`. */
 export function partitionForKey(buffer: Uint8Array, start: number, end: number, partitions: number): number {

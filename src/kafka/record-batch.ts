@@ -33,7 +33,7 @@ const TRANSACTIONAL = 0x10;
 const NO_PARTITION_LEADER_EPOCH = -1;
 const INITIAL_BATCH_BYTES = 16 * 1024;
 /** Below the broker's default message.max.bytes (1 MiB), which bounds one partition's batch. */
-export const DEFAULT_MAX_BATCH_BYTES = 768 * 1024;
+const DEFAULT_MAX_BATCH_BYTES = 768 * 1024;
 
 function lengthBytes(length: number): number {
   return length < 0 ? 1 : varintBytes(length) + length;

@@ -4,14 +4,16 @@
  * 1. BENCH_EVENTS change events over BENCH_TABLES topics are produced to Kafka beforehand, by a
  *    child process (not measured, and not in this process's RSS): the first half inserts every
  *    key, the second half updates each of those keys.
- * 2. A WarehouseSink (in this process) consumes them from earliest into a fresh schema; measured
- *    from the moment it joined its group until its group committed every partition to the end
- *    (offsets are committed only after the warehouse transaction that applied them).
+ * 2. The sink as users run it: `tributary sink` (the compiled CLI, in a child process) consumes them
+ *    from earliest into a fresh schema; measured from the moment its /readyz says it joined its
+ *    group until its group committed every partition to the end (offsets are committed only after
+ *    the warehouse transaction that applied them).
  * 3. The ceiling: a raw `COPY ... FROM STDIN (FORMAT csv)` of the same rows (every event's row, as
  *    many as the sink upserts, same columns) into a plain table of the same Postgres, in the same run.
- * 4. Peak RSS of this process while the sink drained (taken before the ceiling builds its CSV here).
+ * 4. Peak RSS of the sink process (its VmHWM, read before it is stopped).
  *
- * Needs the local stack (npm run stack:up). Prints a table and writes bench/out/sink-*.json.
+ * Needs the local stack (npm run stack:up) and the build (`npm run bench:sink` builds first).
+ * Prints a table and writes bench/out/sink-*.json.
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
@@ -22,14 +24,12 @@ import { fileURLToPath } from "node:url";
 import { type Admin, Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import type { ColumnType } from "../src/core/column-type.js";
-import type { SinkConfig } from "../src/core/config/index.js";
-import { createLogger } from "../src/core/logger.js";
-import { WarehouseSink } from "../src/sinks/warehouse/sink.js";
 import { timestampText } from "../src/sinks/warehouse/values.js";
 import { EnvelopeProducer, type EventInput, tableSpec, version } from "../test/helpers/envelope-producer.js";
 import { stack } from "../test/helpers/stack.js";
 import { copySeconds } from "./lib/ceilings.js";
-import { type BenchRow, peakRssMb, printTable, writeJson } from "./lib/report.js";
+import { CliProcess, freePort } from "./lib/cli-process.js";
+import { type BenchRow, printTable, writeJson } from "./lib/report.js";
 
 const events = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const tableCount = Number(process.env.BENCH_TABLES ?? 10);
@@ -137,7 +137,10 @@ function eventRowsCsv(): Readable {
 }
 
 /** Polls until the sink's group has committed every partition to its end; returns when. */
-async function waitCommitted(admin: Admin, running: Promise<void>): Promise<number> {
+async function waitCommitted(admin: Admin, exited: Promise<number | null>): Promise<number> {
+  const ended = exited.then((code) => {
+    throw new Error(`the sink exited (${code}) before it drained the topics`);
+  });
   const topics = tables.map((table) => table.topic);
   const ends = new Map<string, Map<number, string>>();
   for (const topic of topics) {
@@ -150,8 +153,31 @@ async function waitCommitted(admin: Admin, running: Promise<void>): Promise<numb
       list.every((partition) => ends.get(topic)?.get(partition.partition) === partition.offset),
     );
     if (done) return performance.now();
-    await Promise.race([sleep(50), running]);
+    await Promise.race([sleep(50), ended]);
   }
+}
+
+/** The config `tributary sink bench` runs with: the warehouse, the run's topics, /readyz on `port`. */
+function sinkConfigYaml(port: number): string {
+  const config = {
+    kafka: { brokers: stack.kafkaBrokers, clientId: "tributary-bench" },
+    schemaRegistry: { url: stack.registryUrl },
+    sinks: {
+      bench: {
+        type: "redshift",
+        dialect: "postgres",
+        connection: { ...warehouse, password: "unused", sslmode: "disable" },
+        schema,
+        topics: [`${runId}.*`],
+        batch: { maxRows: 10_000, maxBytes: "16MB", maxWait: "1s" },
+        deletes: "soft",
+        groupId,
+        http: { host: "127.0.0.1", port },
+      },
+    },
+  };
+  // JSON is YAML.
+  return JSON.stringify(config, null, 2);
 }
 
 async function main(): Promise<void> {
@@ -159,8 +185,7 @@ async function main(): Promise<void> {
   await admin.connect();
   const client = new pg.Client(warehouse);
   await client.connect();
-  const controller = new AbortController();
-  let running: Promise<void> | undefined;
+  let sink: CliProcess | undefined;
   try {
     process.stdout.write(
       `producing ${totalEvents.toLocaleString("en-US")} events over ${tableCount} topics ...\n`,
@@ -169,36 +194,16 @@ async function main(): Promise<void> {
     await produceInChild();
     const produceSeconds = (performance.now() - producedAt) / 1000;
 
-    process.stdout.write("tributary: the sink drains the topics into the warehouse ...\n");
-    const config: SinkConfig = {
-      type: "redshift",
-      dialect: "postgres",
-      connection: { ...warehouse, password: "unused", sslmode: "disable", ca: undefined },
-      schema,
-      topics: [`${runId}.*`],
-      tables: undefined,
-      batch: { maxRows: 10_000, maxBytes: 16 * 1024 * 1024, maxWait: 1000 },
-      deletes: "soft",
-      groupId,
-      http: undefined,
-    };
-    const sink = new WarehouseSink({
-      name: "bench",
-      config,
-      kafka: { brokers: stack.kafkaBrokers, clientId: "tributary-bench" },
-      registryUrl: stack.registryUrl,
-      logger: createLogger({ service: "bench", level: "warn" }),
-    });
+    process.stdout.write("tributary sink (the CLI) drains the topics into the warehouse ...\n");
+    const port = await freePort();
     const startedAt = performance.now();
-    running = sink.run(controller.signal);
-    running.catch(() => undefined);
-    while (!(await sink.readiness()).ready) await Promise.race([sleep(10), running]);
+    sink = new CliProcess(["sink", "bench"], sinkConfigYaml(port));
+    await sink.waitReady(`http://127.0.0.1:${port}/readyz`);
     const joinedAt = performance.now();
-    const doneAt = await waitCommitted(admin, running);
+    const doneAt = await waitCommitted(admin, sink.exited);
     const sinkSeconds = (doneAt - joinedAt) / 1000;
-    controller.abort();
-    await running;
-    const drainingRssMb = peakRssMb();
+    const drainingRssMb = sink.peakRssMb();
+    await sink.stop();
 
     const check = await client.query<{ rows: number; updated: number }>(
       tables
@@ -237,9 +242,9 @@ async function main(): Promise<void> {
         target: "≥ 40",
         pass: ours >= 0.4 * ceiling,
       },
-      { measure: "joining the group", value: (joinedAt - startedAt) / 1000, unit: "s" },
+      { measure: "starting the CLI and joining the group", value: (joinedAt - startedAt) / 1000, unit: "s" },
       {
-        measure: "peak RSS while draining (bench process)",
+        measure: "peak RSS of the sink process",
         value: drainingRssMb,
         unit: "MB",
         target: "< 300",
@@ -261,8 +266,7 @@ async function main(): Promise<void> {
     });
     process.stdout.write(`written ${file}\n`);
   } finally {
-    controller.abort();
-    await running?.catch(() => undefined);
+    await sink?.stop();
     await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
     await client.end();
     await cleanUp(admin);

@@ -10,9 +10,13 @@
  *    the warehouse transaction that applied them).
  * 3. The ceiling: a raw `COPY ... FROM STDIN (FORMAT csv)` of the same rows (every event's row, as
  *    many as the sink upserts, same columns) into a plain table of the same Postgres, in the same run.
- * 4. Peak RSS of the sink process (its VmHWM, read before it is stopped).
+ * 4. The merge alone (merge-alone.ts): the sink's own applier merges the same rows, as ready-made
+ *    micro-batches, with as many transactions at once as the sink: the warehouse's share of the
+ *    work, which bounds what any sink can reach here.
+ * 5. Peak RSS of the sink process (its VmHWM, read before it is stopped).
  *
  * Needs the local stack (npm run stack:up) and the build (`npm run bench:sink` builds first).
+ * BENCH_CHILD_NODE_FLAGS="--cpu-prof" profiles the sink process.
  * Prints a table and writes bench/out/sink-*.json.
  */
 import { spawn } from "node:child_process";
@@ -24,11 +28,14 @@ import { fileURLToPath } from "node:url";
 import { type Admin, Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import type { ColumnType } from "../src/core/column-type.js";
+import { stagedRowOf } from "../src/sinks/warehouse/batch.js";
+import { PARTITIONS_IN_FLIGHT } from "../src/sinks/warehouse/consumer.js";
 import { timestampText } from "../src/sinks/warehouse/values.js";
 import { EnvelopeProducer, type EventInput, tableSpec, version } from "../test/helpers/envelope-producer.js";
 import { stack } from "../test/helpers/stack.js";
 import { copySeconds } from "./lib/ceilings.js";
 import { CliProcess, freePort } from "./lib/cli-process.js";
+import { type MergeTable, mergeAloneSeconds } from "./lib/merge-alone.js";
 import { type BenchRow, printTable, writeJson } from "./lib/report.js";
 
 const events = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -41,6 +48,8 @@ const produceChunk = 5_000; // a record batch stays under the broker's 1 MB mess
 const producerRun = process.env.BENCH_SINK_PRODUCE;
 const runId = producerRun ?? `benchsink_${Date.now().toString(36)}`;
 const schema = runId;
+const mergeSchema = `${runId}_merge`;
+const maxRows = 10_000;
 const groupId = `${runId}_group`;
 const warehouse = { ...stack.postgres, database: "warehouse" };
 
@@ -136,6 +145,33 @@ function eventRowsCsv(): Readable {
   );
 }
 
+/** The sink's micro-batches of every table, built as the sink builds them (maxRows each). */
+function mergeTables(maxRows: number): MergeTable[] {
+  return tables.map((spec, index) => {
+    const batches = [];
+    for (const round of [0, 1]) {
+      for (let first = 1; first <= keysPerTable; first += maxRows) {
+        const rows = [];
+        for (let id = first; id < first + maxRows && id <= keysPerTable; id++) {
+          const sequence = sequenceOf(index, id, round);
+          const event = {
+            table: spec,
+            op: round === 0 ? ("c" as const) : ("u" as const),
+            image: rowOf(id, round),
+            version: version(sequence),
+            sourceTsMs: 1_700_000_000_000 + sequence,
+            unavailableColumns: [],
+          };
+          const offset = String(round * keysPerTable + id - 1);
+          rows.push(stagedRowOf(event, null, { topic: spec.topic, partition: 0, offset }));
+        }
+        batches.push(rows);
+      }
+    }
+    return { name: `${runId}_t${index}`, spec, batches };
+  });
+}
+
 /** Polls until the sink's group has committed every partition to its end; returns when. */
 async function waitCommitted(admin: Admin, exited: Promise<number | null>): Promise<number> {
   const ended = exited.then((code) => {
@@ -169,7 +205,7 @@ function sinkConfigYaml(port: number): string {
         connection: { ...warehouse, password: "unused", sslmode: "disable" },
         schema,
         topics: [`${runId}.*`],
-        batch: { maxRows: 10_000, maxBytes: "16MB", maxWait: "1s" },
+        batch: { maxRows, maxBytes: "16MB", maxWait: "1s" },
         deletes: "soft",
         groupId,
         http: { host: "127.0.0.1", port },
@@ -224,8 +260,17 @@ async function main(): Promise<void> {
     await client.query(`CREATE TABLE ${ceilingTable} (LIKE "${schema}"."${runId}_t0")`);
     const ceilingSeconds = await copySeconds(warehouse, ceilingTable, eventRowsCsv());
 
+    process.stdout.write("the merge alone: the same rows as ready-made micro-batches, no Kafka ...\n");
+    const mergeSeconds = await mergeAloneSeconds({
+      connection: warehouse,
+      schema: mergeSchema,
+      tables: mergeTables(maxRows),
+      concurrency: PARTITIONS_IN_FLIGHT,
+    });
+
     const ours = totalEvents / sinkSeconds;
     const ceiling = totalEvents / ceilingSeconds;
+    const mergeAlone = totalEvents / mergeSeconds;
     const results: BenchRow[] = [
       { measure: "raw COPY of the same rows (ceiling)", value: ceiling, unit: "rows/s" },
       {
@@ -242,6 +287,12 @@ async function main(): Promise<void> {
         target: "≥ 40",
         pass: ours >= 0.4 * ceiling,
       },
+      {
+        measure: `the merge alone (${PARTITIONS_IN_FLIGHT} transactions at once, no Kafka)`,
+        value: mergeAlone,
+        unit: "rows/s",
+      },
+      { measure: "the merge alone, share of the ceiling", value: (100 * mergeAlone) / ceiling, unit: "%" },
       { measure: "starting the CLI and joining the group", value: (joinedAt - startedAt) / 1000, unit: "s" },
       {
         measure: "peak RSS of the sink process",
@@ -262,12 +313,14 @@ async function main(): Promise<void> {
       produceSeconds,
       sinkSeconds,
       ceilingSeconds,
+      mergeSeconds,
       results,
     });
     process.stdout.write(`written ${file}\n`);
   } finally {
     await sink?.stop();
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+    for (const name of [schema, mergeSchema])
+      await client.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`).catch(() => undefined);
     await client.end();
     await cleanUp(admin);
     await admin.disconnect();

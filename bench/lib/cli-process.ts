@@ -14,6 +14,9 @@ import { fileURLToPath } from "node:url";
 
 const cliPath = fileURLToPath(new URL("../../bin/tributary.js", import.meta.url));
 
+/** Extra node flags for the child, e.g. `--cpu-prof` (which NODE_OPTIONS does not allow). */
+const childNodeFlags = (process.env.BENCH_CHILD_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+
 /** A port nothing listens on right now. */
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -35,7 +38,7 @@ export class CliProcess {
     this.#directory = mkdtempSync(join(tmpdir(), "tributary-bench-"));
     const configFile = join(this.#directory, "tributary.yaml");
     writeFileSync(configFile, configYaml);
-    this.#child = spawn(process.execPath, [cliPath, ...args, "--config", configFile], {
+    this.#child = spawn(process.execPath, [...childNodeFlags, cliPath, ...args, "--config", configFile], {
       env: { ...process.env, LOG_LEVEL: "warn" },
       stdio: ["ignore", "inherit", "inherit"],
     });

@@ -3,7 +3,8 @@
  * truncate) a staging table is loaded and merged with the version-guarded statements of
  * merge-sql.ts. A data error (a value the warehouse refuses) makes it bisect the rows, each half
  * in its own transaction (each idempotent), until the bad row is found: that row goes to the DLQ,
- * the others are applied.
+ * the others are applied. Postgres loads the staging table with binary COPY where every column's
+ * type allows it (copy-binary.ts), else with COPY text; Redshift with multi-row INSERTs.
  */
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -11,6 +12,7 @@ import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { classify, type ErrorAction, RecordError } from "../../core/errors.js";
 import type { RecordOrigin, Segment, StagedRow, TruncateMark } from "./batch.js";
+import { binaryCopyPieces, binaryFieldWriters, copyStagedBinary, type FieldWriter } from "./copy-binary.js";
 import { copyPieces } from "./copy-rows.js";
 import { copyStaged } from "./copy-text.js";
 import { foldIdentifier } from "./identifier.js";
@@ -28,7 +30,9 @@ import {
 } from "./merge-sql.js";
 import {
   createStaging,
+  createUnavailable,
   dropStaging,
+  dropUnavailable,
   insertStaged,
   insertUnavailable,
   type Statement,
@@ -81,6 +85,54 @@ export function chunkTuples<T extends readonly unknown[]>(tuples: readonly T[], 
   return chunks;
 }
 
+/**
+ * The server refused the binary data itself: a field shorter (08P01) or longer (22P03) than its
+ * column's type, i.e. a column whose type changed since it was read, or a value the binary
+ * writer could not encode (BinaryCopyWriter.refused). COPY text of the same rows decides.
+ */
+function binaryRefused(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === "22P03" || code === "08P01";
+}
+
+/**
+ * The statements after the staging table's load: the TOAST/delete markers (with their table only
+ * when there are any), then the version-guarded merge (merge-sql.ts), then the drops. Pure.
+ */
+export function mergeStatements(
+  model: TableModel,
+  rows: readonly StagedRow[],
+  dialect: Dialect,
+  deletes: DeleteMode,
+): Statement[] {
+  const known = new Set(model.columns.map((column) => column.name));
+  const markers: [number, string, string | null][] = [];
+  const unavailableColumns = new Set<string>();
+  for (const row of rows) {
+    if (row.keepStoredValues && deletes === "soft")
+      markers.push([row.origin.partition, row.origin.offset, null]);
+    for (const column of row.unavailable) {
+      if (!known.has(column)) continue;
+      markers.push([row.origin.partition, row.origin.offset, column]);
+      unavailableColumns.add(column);
+    }
+  }
+  const statements: Statement[] = [];
+  if (markers.length > 0) statements.push(createUnavailable());
+  for (const chunk of chunkTuples(markers, 3)) statements.push(insertUnavailable(chunk));
+  statements.push(...dropStaleStaged(model, dialect, deletes));
+  for (const column of unavailableColumns) statements.push(fillUnavailable(model, column, dialect));
+  const deleted = rows.some((row) => row.deleted);
+  const fill =
+    deletes === "soft" && markers.some((marker) => marker[2] === null) && fillDeleted(model, dialect);
+  if (fill) statements.push(fill);
+  statements.push(deleteSuperseded(model, dialect), insertNewRows(model, dialect, deletes));
+  if (deletes === "hard" && deleted) statements.push(...recordTombstones(model, dialect));
+  statements.push(dropStaging(model, dialect));
+  if (markers.length > 0) statements.push(dropUnavailable());
+  return statements;
+}
+
 async function run(client: pg.PoolClient, statement: Statement): Promise<void> {
   await client.query(statement.text, statement.values as unknown[]);
 }
@@ -116,14 +168,19 @@ export class BatchApplier {
     return tuple;
   }
 
-  /** Loads the rows into the staging table: COPY on Postgres, multi-row INSERTs on Redshift. */
+  /**
+   * Loads the rows into the staging table: multi-row INSERTs on Redshift, COPY on Postgres (binary
+   * with `binary`, the field writers of the model's columns, else text).
+   */
   async #loadStaging(
     client: pg.PoolClient,
     model: TableModel,
     rows: readonly StagedRow[],
-    loadedAt: string,
+    loadedAtMicros: number,
+    binary: readonly FieldWriter[] | undefined,
   ): Promise<void> {
     const { dialect } = this.#options;
+    const loadedAt = `${timestampText(loadedAtMicros)}+00`;
     if (dialect === "redshift") {
       const tuples = rows.map((row) => this.#stagedTuple(model, row, loadedAt));
       for (const chunk of chunkTuples(tuples, stagedColumnNames(model).length)) {
@@ -131,37 +188,15 @@ export class BatchApplier {
       }
       return;
     }
+    if (binary) {
+      const data = Readable.from(binaryCopyPieces(model, binary, rows, loadedAtMicros), {
+        objectMode: false,
+      });
+      await pipeline(data, client.query(copyFrom(copyStagedBinary(model))));
+      return;
+    }
     const text = Readable.from(copyPieces(model, rows, loadedAt), { objectMode: false });
     await pipeline(text, client.query(copyFrom(copyStaged(model))));
-  }
-
-  /** After the load: the TOAST/delete markers, then the version-guarded merge (merge-sql.ts). */
-  #mergeStatements(model: TableModel, rows: readonly StagedRow[]): Statement[] {
-    const { dialect, deletes } = this.#options;
-    const known = new Set(model.columns.map((column) => column.name));
-    const markers: [number, string, string | null][] = [];
-    const unavailableColumns = new Set<string>();
-    for (const row of rows) {
-      if (row.keepStoredValues && deletes === "soft")
-        markers.push([row.origin.partition, row.origin.offset, null]);
-      for (const column of row.unavailable) {
-        if (!known.has(column)) continue;
-        markers.push([row.origin.partition, row.origin.offset, column]);
-        unavailableColumns.add(column);
-      }
-    }
-    const statements: Statement[] = [];
-    for (const chunk of chunkTuples(markers, 3)) statements.push(insertUnavailable(chunk));
-    statements.push(...dropStaleStaged(model, dialect, deletes));
-    for (const column of unavailableColumns) statements.push(fillUnavailable(model, column, dialect));
-    const deleted = rows.some((row) => row.deleted);
-    const fill =
-      deletes === "soft" && markers.some((marker) => marker[2] === null) && fillDeleted(model, dialect);
-    if (fill) statements.push(fill);
-    statements.push(deleteSuperseded(model, dialect), insertNewRows(model, dialect, deletes));
-    if (deletes === "hard" && deleted) statements.push(...recordTombstones(model, dialect));
-    statements.push(...dropStaging(model, dialect));
-    return statements;
   }
 
   async #truncate(
@@ -192,21 +227,28 @@ export class BatchApplier {
   }
 
   /** All segments in one transaction; a failure rolls everything back and is thrown. */
-  async #transaction(model: TableModel, segments: readonly Segment[]): Promise<void> {
-    const { dialect } = this.#options;
+  async #transaction(
+    model: TableModel,
+    segments: readonly Segment[],
+    binary: readonly FieldWriter[] | undefined,
+  ): Promise<void> {
+    const { dialect, deletes } = this.#options;
     const client = await this.#options.pool.connect();
     let failure: unknown;
     try {
-      const loadedAt = `${timestampText(BigInt(Date.now()) * 1000n)}+00`;
+      const loadedAtMicros = Date.now() * 1000;
+      const loadedAt = `${timestampText(loadedAtMicros)}+00`;
       await client.query("BEGIN");
       for (const segment of segments) {
         if (segment.kind === "truncate") {
           await this.#truncate(client, model, segment.truncate, loadedAt);
           continue;
         }
-        for (const statement of createStaging(model, dialect)) await run(client, statement);
-        await this.#loadStaging(client, model, segment.rows, loadedAt);
-        for (const statement of this.#mergeStatements(model, segment.rows)) await run(client, statement);
+        await run(client, createStaging(model, dialect));
+        await this.#loadStaging(client, model, segment.rows, loadedAtMicros, binary);
+        for (const statement of mergeStatements(model, segment.rows, dialect, deletes)) {
+          await run(client, statement);
+        }
       }
       await client.query("COMMIT");
     } catch (error) {
@@ -224,26 +266,35 @@ export class BatchApplier {
    * by bisection). Outages and other errors are thrown for the caller to retry or stop on.
    */
   async apply(model: TableModel, segments: readonly Segment[]): Promise<DeadLetter[]> {
+    let binary = this.#options.dialect === "postgres" ? binaryFieldWriters(model) : undefined;
     try {
-      await this.#transaction(model, segments);
+      await this.#transaction(model, segments, binary);
       return [];
     } catch (error) {
-      if (warehouseAction(error) !== "dead-letter") throw error;
+      if (binary && binaryRefused(error)) binary = undefined;
+      else if (warehouseAction(error) !== "dead-letter") throw error;
     }
     const deadLetters: DeadLetter[] = [];
     for (const segment of segments) {
-      if (segment.kind === "truncate") await this.#transaction(model, [segment]);
-      else await this.#bisect(model, segment.rows, deadLetters);
+      if (segment.kind === "truncate") await this.#transaction(model, [segment], undefined);
+      else await this.#bisect(model, segment.rows, deadLetters, binary);
     }
     return deadLetters;
   }
 
-  async #bisect(model: TableModel, rows: readonly StagedRow[], deadLetters: DeadLetter[]): Promise<void> {
+  /** Rows in a transaction, else each half in its own, down to the single rows refused. */
+  async #bisect(
+    model: TableModel,
+    rows: readonly StagedRow[],
+    deadLetters: DeadLetter[],
+    binary: readonly FieldWriter[] | undefined,
+  ): Promise<void> {
     if (rows.length === 0) return;
     try {
-      await this.#transaction(model, [{ kind: "rows", rows }]);
+      await this.#transaction(model, [{ kind: "rows", rows }], binary);
       return;
     } catch (error) {
+      if (binary && binaryRefused(error)) return this.#bisect(model, rows, deadLetters, undefined);
       if (warehouseAction(error) !== "dead-letter") throw error;
       const [row] = rows;
       if (rows.length === 1 && row) {
@@ -257,7 +308,7 @@ export class BatchApplier {
       }
     }
     const middle = Math.ceil(rows.length / 2);
-    await this.#bisect(model, rows.slice(0, middle), deadLetters);
-    await this.#bisect(model, rows.slice(middle), deadLetters);
+    await this.#bisect(model, rows.slice(0, middle), deadLetters, binary);
+    await this.#bisect(model, rows.slice(middle), deadLetters, binary);
   }
 }

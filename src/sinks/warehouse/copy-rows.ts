@@ -37,23 +37,32 @@ function fieldFormatter(type: ColumnType): FieldFormatter {
 }
 
 /**
- * COPY data written line by line into buffers of about COPY_PIECE_BYTES: no piece is built as a
- * string of lines (a deep tree of concatenations to flatten and convert whole afterwards).
+ * COPY data written into buffers of about COPY_PIECE_BYTES: no piece is built as a string of
+ * lines (a deep tree of concatenations to flatten and convert whole afterwards), and no row gets
+ * a Buffer of its own. The binary format writes its fields through the same buffers
+ * (copy-binary.ts).
  */
-class PieceWriter {
-  #buffer = Buffer.allocUnsafe(COPY_PIECE_BYTES);
-  #length = 0;
+export class PieceWriter {
+  protected buffer = Buffer.allocUnsafe(COPY_PIECE_BYTES);
+  /** The bytes of `buffer` written so far. */
+  protected length = 0;
   readonly #full: Buffer[] = [];
+
+  /**
+   * Makes room for `bytes` more in `buffer`, putting it aside as full when it has no such room or
+   * holds a piece's worth already (after an oversized row, its buffer is oversized).
+   */
+  protected reserve(bytes: number): void {
+    if (this.length + bytes <= this.buffer.length && this.length < COPY_PIECE_BYTES) return;
+    if (this.length > 0) this.#full.push(this.buffer.subarray(0, this.length));
+    this.buffer = Buffer.allocUnsafe(Math.max(COPY_PIECE_BYTES, bytes));
+    this.length = 0;
+  }
 
   /** A line, newline included. */
   line(text: string): void {
-    const most = text.length * 3;
-    if (this.#length + most > this.#buffer.length) {
-      this.#full.push(this.#buffer.subarray(0, this.#length));
-      this.#buffer = Buffer.allocUnsafe(Math.max(COPY_PIECE_BYTES, most));
-      this.#length = 0;
-    }
-    this.#length += this.#buffer.write(text, this.#length);
+    this.reserve(text.length * 3);
+    this.length += this.buffer.write(text, this.length);
   }
 
   /** The pieces filled since the last call. */
@@ -62,7 +71,7 @@ class PieceWriter {
   }
 
   rest(): Buffer {
-    return this.#buffer.subarray(0, this.#length);
+    return this.buffer.subarray(0, this.length);
   }
 }
 

@@ -20,6 +20,11 @@ export interface TableModel {
   /** The source columns, in source order. */
   readonly columns: readonly WarehouseColumn[];
   readonly keyColumns: readonly string[];
+  /**
+   * The table's column types as the warehouse reports them, by folded column name, metadata
+   * columns included; absent when unknown. Binary COPY must write exactly these types.
+   */
+  readonly warehouseTypes?: ReadonlyMap<string, WarehouseType>;
 }
 
 export interface Statement {
@@ -169,25 +174,28 @@ export function alterColumnType(
   };
 }
 
-export function createStaging(model: TableModel, dialect: Dialect): Statement[] {
+export function createStaging(model: TableModel, dialect: Dialect): Statement {
   const target = qualifiedName(model.schema, model.table, dialect);
-  return [
-    {
-      text: `CREATE TEMP TABLE ${q(stagingTableName(model, dialect), dialect)} (LIKE ${target})`,
-      values: [],
-    },
-    {
-      text: `CREATE TEMP TABLE "${UNAVAILABLE_TABLE}" ("_tributary_partition" INTEGER NOT NULL, "_tributary_offset" BIGINT NOT NULL, "column_name" VARCHAR(65535))`,
-      values: [],
-    },
-  ];
+  return {
+    text: `CREATE TEMP TABLE ${q(stagingTableName(model, dialect), dialect)} (LIKE ${target})`,
+    values: [],
+  };
 }
 
-export function dropStaging(model: TableModel, dialect: Dialect): Statement[] {
-  return [
-    { text: `DROP TABLE ${q(stagingTableName(model, dialect), dialect)}`, values: [] },
-    { text: `DROP TABLE "${UNAVAILABLE_TABLE}"`, values: [] },
-  ];
+export function dropStaging(model: TableModel, dialect: Dialect): Statement {
+  return { text: `DROP TABLE ${q(stagingTableName(model, dialect), dialect)}`, values: [] };
+}
+
+/** Only for a batch with markers (insertUnavailable): most batches have none. */
+export function createUnavailable(): Statement {
+  return {
+    text: `CREATE TEMP TABLE "${UNAVAILABLE_TABLE}" ("_tributary_partition" INTEGER NOT NULL, "_tributary_offset" BIGINT NOT NULL, "column_name" VARCHAR(65535))`,
+    values: [],
+  };
+}
+
+export function dropUnavailable(): Statement {
+  return { text: `DROP TABLE "${UNAVAILABLE_TABLE}"`, values: [] };
 }
 
 function placeholder(type: ColumnType | undefined, index: number, dialect: Dialect): string {

@@ -80,7 +80,8 @@ export class TableManager {
 
   /**
    * Makes the table fit the events' writer schemas (`schemas`, newest last) and returns the model
-   * to stage with: every compatible schema's columns, typed as the newest schema says.
+   * to stage with: every compatible schema's columns, typed as the newest schema says, and the
+   * table's actual column types.
    */
   async prepare(
     table: string,
@@ -146,6 +147,7 @@ export class TableManager {
       }
     }
     this.#columns.set(table, existing);
-    return { model, incompatible };
+    // A copy: the model says what the table is now; the cached map changes with later prepares.
+    return { model: { ...model, warehouseTypes: new Map(existing) }, incompatible };
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { mergeStatements } from "../../../src/sinks/warehouse/apply.js";
 import type { StagedRow } from "../../../src/sinks/warehouse/batch.js";
 import { copyPieces } from "../../../src/sinks/warehouse/copy-rows.js";
 import { copyField, copyStaged } from "../../../src/sinks/warehouse/copy-text.js";
@@ -22,7 +23,9 @@ import {
   createTable,
   createTombstonesTable,
   createTruncatesTable,
+  createUnavailable,
   dropStaging,
+  dropUnavailable,
   insertStaged,
   insertUnavailable,
   type TableModel,
@@ -117,15 +120,13 @@ describe("the Redshift DDL", () => {
 });
 
 describe("the Redshift staging statements", () => {
-  it("creates and drops a staging table LIKE the target and the unavailable-columns table", () => {
-    expect(createStaging(model, "redshift").map((statement) => statement.text)).toEqual([
-      `CREATE TEMP TABLE ${S} (LIKE ${T})`,
+  it("creates and drops a staging table LIKE the target, and the unavailable-columns table", () => {
+    expect(createStaging(model, "redshift").text).toBe(`CREATE TEMP TABLE ${S} (LIKE ${T})`);
+    expect(dropStaging(model, "redshift").text).toBe(`DROP TABLE ${S}`);
+    expect(createUnavailable().text).toBe(
       `CREATE TEMP TABLE ${U} ("_tributary_partition" INTEGER NOT NULL, "_tributary_offset" BIGINT NOT NULL, "column_name" VARCHAR(65535))`,
-    ]);
-    expect(dropStaging(model, "redshift").map((statement) => statement.text)).toEqual([
-      `DROP TABLE ${S}`,
-      `DROP TABLE ${U}`,
-    ]);
+    );
+    expect(dropUnavailable().text).toBe(`DROP TABLE ${U}`);
   });
 
   it("loads rows with one multi-row INSERT, SUPER through JSON_PARSE and VARBYTE through FROM_HEX", () => {
@@ -307,4 +308,69 @@ describe("the Redshift merge (the same DML on Postgres)", () => {
     ].map((statement) => statement.text);
     for (const text of texts) expect(text).not.toMatch(/ON CONFLICT|MERGE/);
   });
+});
+
+describe("a segment's statements after the load, on both dialects", () => {
+  const staged = (changes: Partial<StagedRow>): StagedRow =>
+    ({
+      keyId: "1",
+      version: "v1",
+      op: "u",
+      deleted: false,
+      values: { id: 1n },
+      unavailable: new Set<string>(),
+      keepStoredValues: false,
+      sourceTsMs: 0,
+      origin: { topic: "t", partition: 0, offset: "7" },
+      superseded: [],
+      columns: [],
+      ...changes,
+    }) as StagedRow;
+  const texts = (rows: StagedRow[], dialect: "redshift" | "postgres", deletes: "soft" | "hard") =>
+    mergeStatements(model, rows, dialect, deletes).map((statement) => statement.text);
+
+  for (const dialect of ["redshift", "postgres"] as const) {
+    const [stale] = dropStaleStaged(model, dialect, "soft").map((statement) => statement.text);
+    const merge = [deleteSuperseded(model, dialect).text, insertNewRows(model, dialect, "soft").text];
+    const markers = (count: number) => insertUnavailable(new Array(count).fill([0, "7", null])).text;
+
+    it(`${dialect}: without TOAST or soft-delete markers, no unavailable-columns table`, () => {
+      expect(texts([staged({})], dialect, "soft")).toEqual([stale, ...merge, `DROP TABLE ${S}`]);
+      const hard = texts([staged({ op: "d", deleted: true, keepStoredValues: true })], dialect, "hard");
+      expect(hard).toEqual([
+        ...dropStaleStaged(model, dialect, "hard").map((statement) => statement.text),
+        deleteSuperseded(model, dialect).text,
+        insertNewRows(model, dialect, "hard").text,
+        ...recordTombstones(model, dialect).map((statement) => statement.text),
+        `DROP TABLE ${S}`,
+      ]);
+      for (const text of [...texts([staged({})], dialect, "soft"), ...hard]) expect(text).not.toContain(U);
+    });
+
+    it(`${dialect}: unchanged TOAST columns create, fill from and drop the unavailable-columns table`, () => {
+      const toasted = staged({ unavailable: new Set(["Name", "gone"]) });
+      expect(texts([toasted], dialect, "soft")).toEqual([
+        createUnavailable().text,
+        markers(1),
+        stale,
+        fillUnavailable(model, "Name", dialect).text,
+        ...merge,
+        `DROP TABLE ${S}`,
+        `DROP TABLE ${U}`,
+      ]);
+    });
+
+    it(`${dialect}: a soft delete keeping the stored values fills them through the same table`, () => {
+      const deleted = staged({ op: "d", deleted: true, keepStoredValues: true });
+      expect(texts([deleted, staged({ keyId: "2" })], dialect, "soft")).toEqual([
+        createUnavailable().text,
+        markers(1),
+        stale,
+        fillDeleted(model, dialect)?.text,
+        ...merge,
+        `DROP TABLE ${S}`,
+        `DROP TABLE ${U}`,
+      ]);
+    });
+  }
 });

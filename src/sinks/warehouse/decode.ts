@@ -1,6 +1,8 @@
 /**
- * Kafka record → the event as the sink needs it, and key, with the capture side's envelope functions (src/avro). This
- * file sorts the failures into what the sink does:
+ * Kafka record → the event as the sink needs it, and key. Each writer schema gets the compiled
+ * decoders of src/avro/event-decoder.ts, or avsc and the capture side's envelope functions when
+ * those do not read it (a schema of another shape). This file sorts the failures into what the
+ * sink does:
  * bytes that are not a Tributary record and schema ids the registry does not know are
  * RecordErrors (dead letter, the partition moves on); a registry that does not answer is a
  * retriable error (the sink waits).
@@ -14,21 +16,19 @@ import {
   keyFieldsFromSchema,
   layoutFromValueSchema,
 } from "../../avro/envelope-schema.js";
+import {
+  type BodyDecoder,
+  compileKeyDecoder,
+  compileValueDecoder,
+  type SinkEvent,
+} from "../../avro/event-decoder.js";
 import { SchemaRegistryError, type TributarySchemaRegistry } from "../../avro/registry.js";
-import type { ColumnSpec, Op, Row, TableSpec } from "../../core/change-event.js";
+import { WIRE_HEADER_BYTES } from "../../avro/wire-writer.js";
+import type { ColumnSpec, Op, Row } from "../../core/change-event.js";
 import { RecordError, TributaryError } from "../../core/errors.js";
 import { sinkInt64TypeHook } from "./int64-reader.js";
 
-/** What the sink needs of a change event: no more is decoded (see readerSchemaOf). */
-export interface SinkEvent {
-  readonly table: TableSpec;
-  readonly op: Op;
-  /** The row the event leaves (after), or for a delete the row it removes (before). */
-  readonly image: Row | null;
-  readonly version: string;
-  readonly sourceTsMs: number;
-  readonly unavailableColumns: readonly string[];
-}
+export type { SinkEvent } from "../../avro/event-decoder.js";
 
 export interface DecodedRecord {
   readonly event: SinkEvent;
@@ -49,19 +49,15 @@ function registryUnavailable(error: unknown): TributaryError {
   });
 }
 
-/** How a value writer schema is read: only the fields the sink uses, the others skipped. */
-interface EnvelopeReader {
-  readonly layout: EnvelopeLayout;
-  readonly type: avro.Type;
-  readonly resolver: avro.Resolver | undefined;
-}
-
-/** A writer schema as the sink uses it: its Avro type, and what it says about the table. */
+/**
+ * A writer schema as the sink uses it: its Avro type, and how its values or keys are read, chosen
+ * on first use (a schema of another kind then fails as a RecordError, every time it is used).
+ */
 interface WriterSchema {
   readonly type: avro.Type;
   readonly json: AvroRecordSchema;
-  reader?: EnvelopeReader;
-  keyFields?: KeyField[];
+  value?: BodyDecoder<SinkEvent>;
+  key?: BodyDecoder<Row>;
 }
 
 const ops: ReadonlySet<string> = new Set(["c", "u", "d", "r", "t"]);
@@ -81,12 +77,67 @@ function readerSchemaOf(writer: AvroRecordSchema): AvroRecordSchema {
   return { ...writer, fields };
 }
 
-function envelopeReaderOf(writer: WriterSchema): EnvelopeReader {
-  const layout = layoutFromValueSchema(writer.json);
-  const readerJson = readerSchemaOf(writer.json);
-  if (readerJson === writer.json) return { layout, type: writer.type, resolver: undefined };
-  const type = avro.Type.forSchema(readerJson as avro.Schema, { typeHook: sinkInt64TypeHook });
-  return { layout, type, resolver: type.createResolver(writer.type) };
+/**
+ * The avsc decoder of envelope values: for writer schemas the compiled one does not read, and the
+ * reference its tests compare with. Schema resolution skips what readerSchemaOf leaves out.
+ */
+class AvscValueDecoder implements BodyDecoder<SinkEvent> {
+  readonly #layout: EnvelopeLayout;
+  readonly #type: avro.Type;
+  readonly #resolver: avro.Resolver | undefined;
+
+  constructor(json: AvroRecordSchema, writer: avro.Type, layout: EnvelopeLayout) {
+    this.#layout = layout;
+    const readerJson = readerSchemaOf(json);
+    this.#type =
+      readerJson === json
+        ? writer
+        : avro.Type.forSchema(readerJson as avro.Schema, { typeHook: sinkInt64TypeHook });
+    this.#resolver = readerJson === json ? undefined : this.#type.createResolver(writer);
+  }
+
+  decode(buffer: Buffer, offset: number): SinkEvent {
+    const value = this.#type.fromBuffer(buffer.subarray(offset), this.#resolver);
+    return eventOf(this.#layout, value as Record<string, unknown>);
+  }
+}
+
+/** The avsc decoder of keys (decodeKey of avsc's record), as AvscValueDecoder for values. */
+class AvscKeyDecoder implements BodyDecoder<Row> {
+  readonly #fields: readonly KeyField[];
+  readonly #type: avro.Type;
+
+  constructor(fields: readonly KeyField[], type: avro.Type) {
+    this.#fields = fields;
+    this.#type = type;
+  }
+
+  decode(buffer: Buffer, offset: number): Row {
+    return decodeKey(this.#fields, this.#type.fromBuffer(buffer.subarray(offset)));
+  }
+}
+
+/** The Avro type the sink reads a writer schema with (longs by int64-reader.ts). */
+export function writerTypeOf(json: AvroRecordSchema): avro.Type {
+  return avro.Type.forSchema(json as avro.Schema, { typeHook: sinkInt64TypeHook });
+}
+
+export function avscValueDecoder(json: AvroRecordSchema, type = writerTypeOf(json)): BodyDecoder<SinkEvent> {
+  return new AvscValueDecoder(json, type, layoutFromValueSchema(json));
+}
+
+export function avscKeyDecoder(json: AvroRecordSchema, type = writerTypeOf(json)): BodyDecoder<Row> {
+  return new AvscKeyDecoder(keyFieldsFromSchema(json), type);
+}
+
+function valueDecoderOf(schema: WriterSchema): BodyDecoder<SinkEvent> {
+  const layout = layoutFromValueSchema(schema.json);
+  return compileValueDecoder(schema.json, layout) ?? new AvscValueDecoder(schema.json, schema.type, layout);
+}
+
+function keyDecoderOf(schema: WriterSchema): BodyDecoder<Row> {
+  const fields = keyFieldsFromSchema(schema.json);
+  return compileKeyDecoder(schema.json, fields) ?? new AvscKeyDecoder(fields, schema.type);
 }
 
 function rowOf(layout: EnvelopeLayout, record: Record<string, unknown> | null | undefined): Row | null {
@@ -116,9 +167,9 @@ function eventOf(layout: EnvelopeLayout, value: Record<string, unknown>): SinkEv
 }
 
 /**
- * Decodes with the capture side's layout and key functions (envelope-schema.ts, envelope.ts),
- * synchronously once the record's schema ids are known: the Avro types are built once per schema
- * id, so a record costs no registry call and no promise.
+ * Decodes with the table layout and key fields of each writer schema (envelope-schema.ts),
+ * synchronously once the record's schema ids are known: the decoders are built once per schema
+ * id, so a record costs no registry call, no promise and no closure.
  */
 export class RecordDecoder {
   readonly #registry: TributarySchemaRegistry;
@@ -150,19 +201,24 @@ export class RecordDecoder {
     const value = record.value;
     const valueSchema = this.#schemas.get(schemaIdOf(value, "value"));
     if (!valueSchema) return undefined;
-    const event = guard(() => {
-      valueSchema.reader ??= envelopeReaderOf(valueSchema);
-      const { layout, type, resolver } = valueSchema.reader;
-      return eventOf(layout, type.fromBuffer(value.subarray(5), resolver) as Record<string, unknown>);
-    }, "value");
+    let event: SinkEvent;
+    try {
+      valueSchema.value ??= valueDecoderOf(valueSchema);
+      event = valueSchema.value.decode(value, WIRE_HEADER_BYTES);
+    } catch (error) {
+      throw undecodable(error, "value");
+    }
     if (record.key === null || record.key.length === 0 || event.op === "t") return { event, key: null };
     const keyBytes = record.key;
     const keySchema = this.#schemas.get(schemaIdOf(keyBytes, "key"));
     if (!keySchema) return undefined;
-    const key = guard(() => {
-      keySchema.keyFields ??= keyFieldsFromSchema(keySchema.json);
-      return decodeKey(keySchema.keyFields, keySchema.type.fromBuffer(keyBytes.subarray(5)));
-    }, "key");
+    let key: Row;
+    try {
+      keySchema.key ??= keyDecoderOf(keySchema);
+      key = keySchema.key.decode(keyBytes, WIRE_HEADER_BYTES);
+    } catch (error) {
+      throw undecodable(error, "key");
+    }
     return { event, key };
   }
 
@@ -184,7 +240,12 @@ export class RecordDecoder {
       }
       throw registryUnavailable(error);
     }
-    const type = guard(() => avro.Type.forSchema(json as avro.Schema, { typeHook: sinkInt64TypeHook }), what);
+    let type: avro.Type;
+    try {
+      type = writerTypeOf(json);
+    } catch (error) {
+      throw undecodable(error, what);
+    }
     const schema: WriterSchema = { type, json };
     this.#schemas.set(schemaId, schema);
     return schema;
@@ -204,14 +265,11 @@ function schemaIdOf(buffer: Buffer, what: string): number {
   return buffer.readInt32BE(1);
 }
 
-function guard<T>(decode: () => T, what: string): T {
-  try {
-    return decode();
-  } catch (error) {
-    if (error instanceof RecordError) throw error;
-    throw new RecordError(`the record ${what} cannot be decoded: ${(error as Error).message}`, {
-      code: "RECORD_UNDECODABLE",
-      cause: error,
-    });
-  }
+/** A RecordError as it is; any other failure to decode as the RecordError of undecodable bytes. */
+function undecodable(error: unknown, what: string): RecordError {
+  if (error instanceof RecordError) return error;
+  return new RecordError(`the record ${what} cannot be decoded: ${(error as Error).message}`, {
+    code: "RECORD_UNDECODABLE",
+    cause: error,
+  });
 }

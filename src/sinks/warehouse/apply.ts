@@ -12,7 +12,14 @@ import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { classify, type ErrorAction, RecordError } from "../../core/errors.js";
 import type { RecordOrigin, Segment, StagedRow, TruncateMark } from "./batch.js";
-import { binaryCopyPieces, binaryFieldWriters, copyStagedBinary, type FieldWriter } from "./copy-binary.js";
+import {
+  binaryCopyPieces,
+  binaryFieldWriters,
+  copyStagedBinary,
+  type FieldWriter,
+  stagingColumnTypes,
+  stagingTypesMatch,
+} from "./copy-binary.js";
 import { copyPieces } from "./copy-rows.js";
 import { copyStaged } from "./copy-text.js";
 import { foldIdentifier } from "./identifier.js";
@@ -226,6 +233,13 @@ export class BatchApplier {
     await run(client, storeTruncateVersion(model, dialect, mark.version, storedVersion !== undefined));
   }
 
+  /** Binary COPY only into the column types its writers were chosen for (copy-binary.ts). */
+  async #stagingMatches(client: pg.PoolClient, model: TableModel): Promise<boolean> {
+    const query = stagingColumnTypes(model);
+    const result = await client.query<{ attname: string; oid: number }>(query.text, [...query.values]);
+    return stagingTypesMatch(model, result.rows);
+  }
+
   /** All segments in one transaction; a failure rolls everything back and is thrown. */
   async #transaction(
     model: TableModel,
@@ -245,7 +259,8 @@ export class BatchApplier {
           continue;
         }
         await run(client, createStaging(model, dialect));
-        await this.#loadStaging(client, model, segment.rows, loadedAtMicros, binary);
+        const writers = binary && (await this.#stagingMatches(client, model)) ? binary : undefined;
+        await this.#loadStaging(client, model, segment.rows, loadedAtMicros, writers);
         for (const statement of mergeStatements(model, segment.rows, dialect, deletes)) {
           await run(client, statement);
         }

@@ -12,8 +12,14 @@ import type { ColumnType } from "../../core/column-type.js";
 import type { StagedRow } from "./batch.js";
 import { PieceWriter } from "./copy-rows.js";
 import { copyStaged } from "./copy-text.js";
-import { foldIdentifier } from "./identifier.js";
-import { metadataColumns, type TableModel } from "./sql.js";
+import { foldIdentifier, quoteIdentifier } from "./identifier.js";
+import {
+  metadataColumns,
+  type Statement,
+  stagedColumnNames,
+  stagingTableName,
+  type TableModel,
+} from "./sql.js";
 import type { WarehouseType } from "./typemap.js";
 
 /** The signature "PGCOPY\n\377\r\n\0", then int32 flags 0 and int32 header extension length 0. */
@@ -361,6 +367,50 @@ export function binaryFieldWriters(model: TableModel): FieldWriter[] | undefined
     writers.push(writer);
   }
   return writers;
+}
+
+/** The pg_type OIDs of the warehouse types written here. */
+const typeOids: Readonly<Record<string, number>> = {
+  SMALLINT: 21,
+  INTEGER: 23,
+  BIGINT: 20,
+  REAL: 700,
+  "DOUBLE PRECISION": 701,
+  DECIMAL: 1700,
+  VARCHAR: 1043,
+  TEXT: 25,
+  BOOLEAN: 16,
+  DATE: 1082,
+  TIMESTAMP: 1114,
+  TIMESTAMPTZ: 1184,
+};
+
+/** The staging table's columns and their type OIDs, in the transaction that created it. */
+export function stagingColumnTypes(model: TableModel): Statement {
+  return {
+    text: "SELECT attname, atttypid::int AS oid FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
+    values: [quoteIdentifier(stagingTableName(model, "postgres"), "postgres")],
+  };
+}
+
+/**
+ * Whether the staging table (LIKE the target, created in this transaction, which keeps the target
+ * from changing until it ends) has the types binaryFieldWriters chose the writers for. A column
+ * changed by someone else to a type of the same width (INTEGER to REAL) would otherwise take
+ * misread values without an error.
+ */
+export function stagingTypesMatch(
+  model: TableModel,
+  actual: readonly { readonly attname: string; readonly oid: number }[],
+): boolean {
+  const stored = model.warehouseTypes;
+  if (!stored) return false;
+  const oids = new Map(actual.map((column) => [column.attname, column.oid]));
+  return stagedColumnNames(model).every((name) => {
+    const folded = foldIdentifier(name, "postgres");
+    const expected = typeOids[stored.get(folded)?.base ?? ""];
+    return expected !== undefined && oids.get(folded) === expected;
+  });
 }
 
 /** `COPY "_tributary_stage" (<staged columns>) FROM STDIN (FORMAT binary)` */

@@ -483,11 +483,33 @@ describe("binary COPY against the real Postgres", () => {
       expect(
         await applier.apply(withoutJson, [{ kind: "rows", rows: [staged(2, { id: 2, n: 7 })] }]),
       ).toEqual([]);
-      expect(statements.filter((text) => text.startsWith("COPY"))).toEqual([
-        copyStagedBinary(withoutJson),
-        copyStaged(withoutJson),
-      ]);
+      // The staging table's types are checked first: no binary attempt.
+      expect(statements.filter((text) => text.startsWith("COPY"))).toEqual([copyStaged(withoutJson)]);
       expect(await storedIds("fallback")).toEqual(["1", "2"]);
+    });
+
+    it("never writes binary into a column whose type changed to another of the same width", async () => {
+      const columns = [spec("id", { kind: "int64" }), spec("n", { kind: "int32" })];
+      const { model } = await tables.prepare("same_width", ["id"], [columns]);
+      // As if the column had been REAL when it was read: a float4 field fits an int4 column bit for
+      // bit, and 7.0's bits would read as 1088421888.
+      const believed: TableModel = {
+        ...model,
+        columns: [
+          ...model.columns.filter((column) => column.name === "id"),
+          { name: "n", type: { kind: "float32" } },
+        ],
+        warehouseTypes: new Map(model.warehouseTypes).set("n", { base: "REAL" }),
+      };
+      statements.length = 0;
+      expect(await applier.apply(believed, [{ kind: "rows", rows: [staged(1, { id: 1, n: 7 })] }])).toEqual(
+        [],
+      );
+      expect(statements.filter((text) => text.startsWith("COPY"))).toEqual([copyStaged(believed)]);
+      const stored = await pool.query<{ n: number }>(
+        `SELECT n FROM ${qualifiedName(schema, "same_width", "postgres")}`,
+      );
+      expect(stored.rows).toEqual([{ n: 7 }]);
     });
   });
 });

@@ -35,4 +35,5 @@ USER node
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.TRIBUTARY_HEALTH_URL).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
-ENTRYPOINT ["node", "bin/tributary.js"]
+# The file itself, so that its shebang's node flags (the heap cap) apply.
+ENTRYPOINT ["/app/bin/tributary.js"]

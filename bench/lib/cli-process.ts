@@ -14,6 +14,15 @@ import { fileURLToPath } from "node:url";
 
 const cliPath = fileURLToPath(new URL("../../bin/tributary.js", import.meta.url));
 
+/** The node flags of the CLI's shebang (`#!/usr/bin/env -S node <flags>`): users run it with them. */
+function shebangNodeFlags(): string[] {
+  const [first = ""] = readFileSync(cliPath, "utf8").split("\n", 1);
+  const words = first.split(" ").filter(Boolean);
+  const node = words.indexOf("node");
+  if (!first.startsWith("#!") || node === -1) throw new Error(`${cliPath} has no node shebang`);
+  return words.slice(node + 1);
+}
+
 /** Extra node flags for the child, e.g. `--cpu-prof` (which NODE_OPTIONS does not allow). */
 const childNodeFlags = (process.env.BENCH_CHILD_NODE_FLAGS ?? "").split(" ").filter(Boolean);
 
@@ -38,10 +47,14 @@ export class CliProcess {
     this.#directory = mkdtempSync(join(tmpdir(), "tributary-bench-"));
     const configFile = join(this.#directory, "tributary.yaml");
     writeFileSync(configFile, configYaml);
-    this.#child = spawn(process.execPath, [...childNodeFlags, cliPath, ...args, "--config", configFile], {
-      env: { ...process.env, LOG_LEVEL: "warn" },
-      stdio: ["ignore", "inherit", "inherit"],
-    });
+    this.#child = spawn(
+      process.execPath,
+      [...shebangNodeFlags(), ...childNodeFlags, cliPath, ...args, "--config", configFile],
+      {
+        env: { ...process.env, LOG_LEVEL: "warn" },
+        stdio: ["ignore", "inherit", "inherit"],
+      },
+    );
     this.#exited = once(this.#child, "exit").then(([code]) => code as number | null);
   }
 

@@ -33,6 +33,8 @@ const INT32_MIN = -2_147_483_648;
 const INT32_MAX = 2_147_483_647;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
+const MIN_SAFE_BIGINT = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
 const TWO_TO_32 = 2 ** 32;
 
 const NUMERIC_POSITIVE = 0x0000;
@@ -101,8 +103,12 @@ export class BinaryCopyWriter extends PieceWriter {
     this.reserve(12);
     const at = this.buffer.writeInt32BE(8, this.length);
     if (typeof value === "bigint") {
-      this.length = this.buffer.writeBigInt64BE(value, at);
-      return;
+      if (value < MIN_SAFE_BIGINT || value > MAX_SAFE_BIGINT) {
+        this.length = this.buffer.writeBigInt64BE(value, at);
+        return;
+      }
+      // Int64 keys and offsets are bigints that mostly fit a number: no BigInt arithmetic then.
+      value = Number(value);
     }
     // Two 32-bit halves: exact for safe integers, without a BigInt per value.
     const high = Math.floor(value / TWO_TO_32);
@@ -211,7 +217,9 @@ function integerOf(value: unknown): number | bigint | undefined {
     return Number.isInteger(value) ? BigInt(value) : undefined;
   }
   if (typeof value === "bigint") return value;
-  if (typeof value !== "string" || !/^-?\d+$/.test(value)) return undefined;
+  if (typeof value !== "string") return undefined;
+  const digitsFrom = value.charCodeAt(0) === 45 /* - */ ? 1 : 0;
+  if (value.length === digitsFrom || !allDigits(value, digitsFrom, value.length)) return undefined;
   const number = Number(value);
   return Number.isSafeInteger(number) ? number : BigInt(value);
 }
@@ -228,6 +236,10 @@ function smallIntegerField(bytes: 2 | 4): FieldWriter {
 }
 
 const bigintField: FieldWriter = (writer, value) => {
+  if (typeof value === "number" && Number.isSafeInteger(value)) {
+    writer.int64(value);
+    return;
+  }
   const integer = value === null || value === undefined ? null : integerOf(value);
   if (integer === null) writer.null();
   else if (integer === undefined || integer < INT64_MIN || integer > INT64_MAX) writer.refused();

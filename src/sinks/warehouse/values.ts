@@ -131,12 +131,30 @@ const integerLimits: Readonly<Record<string, readonly [bigint, bigint]>> = {
   int64: [-9_223_372_036_854_775_808n, 9_223_372_036_854_775_807n],
 };
 
+/**
+ * The integer digits of decimal text ([-+]digits[.digits]) without leading zeros, or -1 when the
+ * text is no such number. A scan, not a regular expression: it runs for every decimal of every row.
+ */
+function integerDigitsOf(text: string): number {
+  let index = text.charCodeAt(0) === 45 /* - */ || text.charCodeAt(0) === 43 /* + */ ? 1 : 0;
+  while (text.charCodeAt(index) === 48 /* 0 */) index++;
+  const first = index;
+  while (index < text.length && isDigit(text.charCodeAt(index))) index++;
+  const digits = index - first;
+  if (index < text.length && text.charCodeAt(index) === 46 /* . */) index++;
+  while (index < text.length && isDigit(text.charCodeAt(index))) index++;
+  return index === text.length ? digits : -1;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
 function checkDecimal(type: { precision: number; scale: number }, value: unknown, dialect: Dialect) {
   const text = String(value);
-  const match = /^[-+]?(\d*)(?:\.(\d*))?$/.exec(text);
-  if (!match) return `"${text}" is not a decimal number`;
+  const integerDigits = integerDigitsOf(text);
+  if (integerDigits < 0) return `"${text}" is not a decimal number`;
   if (type.precision > maxDecimalPrecision[dialect]) return undefined; // stored as text
-  const integerDigits = (match[1] ?? "").replace(/^0+/, "").length;
   if (integerDigits > type.precision - type.scale) {
     return `${text} does not fit DECIMAL(${type.precision},${type.scale}) (at most ${type.precision - type.scale} integer digits)`;
   }
@@ -151,6 +169,10 @@ export function valueProblem(type: ColumnType, value: unknown, dialect: Dialect)
   if (value === null || value === undefined) return undefined;
   const limits = integerLimits[type.kind];
   if (limits) {
+    // Without a BigInt per value: int64 values are bigints, int16/int32 values numbers.
+    if (typeof value === "bigint" || (typeof value === "number" && Number.isSafeInteger(value))) {
+      if (value >= limits[0] && value <= limits[1]) return undefined;
+    }
     let integer: bigint;
     try {
       integer = toBigInt(value);

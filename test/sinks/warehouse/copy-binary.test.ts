@@ -231,7 +231,22 @@ describe("binary COPY against the real Postgres", () => {
     b: [{ kind: "boolean" }, [true, false]],
     i16: [{ kind: "int16" }, [-32_768, 32_767, 0]],
     i32: [{ kind: "int32" }, [-2_147_483_648, 2_147_483_647, -1]],
-    i64: [{ kind: "int64" }, [-(2n ** 63n), 2n ** 63n - 1n, 42, -1, "123", 2 ** 60]],
+    i64: [
+      { kind: "int64" },
+      [
+        -(2n ** 63n),
+        2n ** 63n - 1n,
+        42,
+        -1,
+        "123",
+        2 ** 60,
+        5n,
+        -7n,
+        2n ** 53n - 1n,
+        2n ** 53n,
+        -(2n ** 53n),
+      ],
+    ],
     i16_in_bigint: [{ kind: "int16" }, [-5, 32_767]],
     f32: [
       { kind: "float32" },

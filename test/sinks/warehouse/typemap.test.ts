@@ -81,7 +81,25 @@ describe("values", () => {
       "1234.5 does not fit DECIMAL(5,2) (at most 3 integer digits)",
     );
     expect(valueProblem({ kind: "decimal", precision: 5, scale: 2 }, "-123.45", "postgres")).toBeUndefined();
+    expect(valueProblem({ kind: "decimal", precision: 4, scale: 2 }, "+0012.50", "postgres")).toBeUndefined();
+    expect(valueProblem({ kind: "decimal", precision: 5, scale: 2 }, "0001234.5", "postgres")).toMatch(
+      /at most 3 integer digits/,
+    );
+    for (const text of ["1e3", "--1", "1.2.3", " 1", "0x10"]) {
+      expect(valueProblem({ kind: "decimal", precision: 5, scale: 2 }, text, "postgres")).toBe(
+        `"${text}" is not a decimal number`,
+      );
+    }
     expect(valueProblem({ kind: "int16" }, 40_000, "postgres")).toBe("40000 is out of range for int16");
+    expect(valueProblem({ kind: "int16" }, -32_768, "postgres")).toBeUndefined();
+    expect(valueProblem({ kind: "int32" }, 2_147_483_648, "postgres")).toBe(
+      "2147483648 is out of range for int32",
+    );
+    expect(valueProblem({ kind: "int64" }, 2n ** 63n - 1n, "postgres")).toBeUndefined();
+    expect(valueProblem({ kind: "int64" }, 2n ** 63n, "postgres")).toBe(
+      "9223372036854775808 is out of range for int64",
+    );
+    expect(valueProblem({ kind: "int64" }, 1.5, "postgres")).toBe("1.5 is not an integer");
     expect(valueProblem({ kind: "string", maxLength: 3 }, "abcd", "postgres")).toBe(
       "text of 4 characters is longer than varchar(3)",
     );

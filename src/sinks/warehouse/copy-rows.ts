@@ -70,6 +70,11 @@ export class PieceWriter {
     return this.#full.length === 0 ? noPieces : this.#full.splice(0);
   }
 
+  /** Whether a piece is full: checked per row, so that no iterator is made for none. */
+  get hasFull(): boolean {
+    return this.#full.length > 0;
+  }
+
   rest(): Buffer {
     return this.buffer.subarray(0, this.length);
   }
@@ -96,7 +101,7 @@ export function* copyPieces(
     const sourceTs = msToTimestamptz(row.sourceTsMs);
     line += `${copyField(row.version)}\t${copyField(row.op)}\t${row.deleted ? "t" : "f"}\t${sourceTs ?? NULL_FIELD}\t${loadedAtField}\t${copyField(origin.topic)}\t${origin.partition}\t${copyField(origin.offset)}\n`;
     writer.line(line);
-    yield* writer.takeFull();
+    if (writer.hasFull) yield* writer.takeFull();
   }
   const rest = writer.rest();
   if (rest.length > 0) yield rest;

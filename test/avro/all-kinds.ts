@@ -113,3 +113,33 @@ export function allKindsEvent(table: TableSpec, overrides: Partial<ChangeEvent> 
     ...overrides,
   };
 }
+
+/** Source blocks of the connectors other than Postgres (allKindsEvent gives a Postgres one). */
+export const mysqlSource: SourceInfo = {
+  version: "mysql-bin.000003:0000000000000154",
+  connector: "mysql",
+  tsMs: 1,
+  snapshot: true,
+  db: "obe_v8",
+  file: "mysql-bin.000003",
+  pos: 2 ** 40,
+  gtid: "3E11FA47-71CA-11E1-9E33-C80AA9429562:23",
+};
+export const vonigoSource: SourceInfo = {
+  version: "2024-05-01T10:00:00.000Z|0000000042",
+  connector: "vonigo",
+  tsMs: 1_714_557_600_000,
+  snapshot: false,
+  db: "acme",
+  cursor: "2024-05-01T10:00:00.000Z|42",
+};
+export const imapSource: SourceInfo = {
+  version: "v",
+  connector: "imap",
+  tsMs: 2,
+  snapshot: false,
+  db: "INBOX",
+  uidValidity: 4_294_967_295,
+  uid: 7,
+  cursor: "c",
+};

@@ -15,11 +15,20 @@ import { compileKeyDecoder, compileValueDecoder } from "../../src/avro/event-dec
 import { eventKeyEncoder, eventValueEncoder } from "../../src/avro/event-encoder.js";
 import { int64TypeHook } from "../../src/avro/long-type.js";
 import { TributarySchemaRegistry } from "../../src/avro/registry.js";
-import type { ChangeEvent, Row, SourceInfo, TableSpec } from "../../src/core/change-event.js";
+import type { ChangeEvent, Row, TableSpec } from "../../src/core/change-event.js";
 import { RecordError } from "../../src/core/errors.js";
 import { avscKeyDecoder, avscValueDecoder, RecordDecoder } from "../../src/sinks/warehouse/decode.js";
 import { stack, uniqueName } from "../helpers/stack.js";
-import { allKindsEvent, allKindsTable, fullRow, nullRow, postgresSource } from "./all-kinds.js";
+import {
+  allKindsEvent,
+  allKindsTable,
+  fullRow,
+  imapSource,
+  mysqlSource,
+  nullRow,
+  postgresSource,
+  vonigoSource,
+} from "./all-kinds.js";
 
 const table = allKindsTable("fake.public.all-kinds");
 const layout = layoutOf(table);
@@ -48,35 +57,6 @@ function wire(encode: (buffer: Buffer, offset: number, event: ChangeEvent) => nu
   buffer.writeInt32BE(7, 1);
   return buffer.subarray(0, encode(buffer, 5, event));
 }
-
-const mysqlSource: SourceInfo = {
-  version: "mysql-bin.000003:0000000000000154",
-  connector: "mysql",
-  tsMs: 1,
-  snapshot: true,
-  db: "obe_v8",
-  file: "mysql-bin.000003",
-  pos: 2 ** 40,
-  gtid: "3E11FA47-71CA-11E1-9E33-C80AA9429562:23",
-};
-const vonigoSource: SourceInfo = {
-  version: "2024-05-01T10:00:00.000Z|0000000042",
-  connector: "vonigo",
-  tsMs: 1_714_557_600_000,
-  snapshot: false,
-  db: "acme",
-  cursor: "2024-05-01T10:00:00.000Z|42",
-};
-const imapSource: SourceInfo = {
-  version: "v",
-  connector: "imap",
-  tsMs: 2,
-  snapshot: false,
-  db: "INBOX",
-  uidValidity: 4_294_967_295,
-  uid: 7,
-  cursor: "c",
-};
 
 function eventsOf(spec: TableSpec, full: (id: bigint) => Row, empty: (id: bigint) => Row): ChangeEvent[] {
   const event = (overrides: Partial<ChangeEvent>) => allKindsEvent(spec, { after: full(1n), ...overrides });

@@ -4,9 +4,9 @@ import { toEnvelopeValue, toKey } from "../../src/avro/envelope.js";
 import { keySchema, layoutOf, valueSchema } from "../../src/avro/envelope-schema.js";
 import { eventKeyEncoder, eventValueEncoder } from "../../src/avro/event-encoder.js";
 import { int64TypeHook } from "../../src/avro/long-type.js";
-import type { ChangeEvent, SourceInfo } from "../../src/core/change-event.js";
+import type { ChangeEvent } from "../../src/core/change-event.js";
 import { RecordError } from "../../src/core/errors.js";
-import { allKindsEvent, allKindsTable, fullRow, nullRow } from "./all-kinds.js";
+import { allKindsEvent, allKindsTable, fullRow, imapSource, mysqlSource, nullRow } from "./all-kinds.js";
 
 const table = allKindsTable("fake.public.all-kinds");
 const layout = layoutOf(table);
@@ -21,27 +21,6 @@ function encoded(encode: (buffer: Buffer, offset: number, event: ChangeEvent) =>
   const buffer = Buffer.alloc(64 * 1024);
   return buffer.subarray(0, encode(buffer, 0, input));
 }
-
-const mysqlSource: SourceInfo = {
-  version: "mysql-bin.000003:0000000000000154",
-  connector: "mysql",
-  tsMs: 1,
-  snapshot: true,
-  db: "obe_v8",
-  file: "mysql-bin.000003",
-  pos: 2 ** 40,
-  gtid: "3E11FA47-71CA-11E1-9E33-C80AA9429562:23",
-};
-const imapSource: SourceInfo = {
-  version: "v",
-  connector: "imap",
-  tsMs: 2,
-  snapshot: false,
-  db: "INBOX",
-  uidValidity: 4_294_967_295,
-  uid: 7,
-  cursor: "c",
-};
 
 const event = (overrides: Partial<ChangeEvent>) => allKindsEvent(table, overrides);
 

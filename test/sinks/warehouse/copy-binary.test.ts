@@ -8,8 +8,8 @@ import type { ColumnSpec } from "../../../src/core/change-event.js";
 import type { ColumnType } from "../../../src/core/column-type.js";
 import { BatchApplier, warehouseAction } from "../../../src/sinks/warehouse/apply.js";
 import type { StagedRow } from "../../../src/sinks/warehouse/batch.js";
+import { BinaryCopyWriter } from "../../../src/sinks/warehouse/binary-copy-writer.js";
 import {
-  BinaryCopyWriter,
   binaryCopyPieces,
   binaryFieldWriters,
   copyStagedBinary,

@@ -26,9 +26,35 @@ function timeOfDay(micros: bigint): string {
   return `${pad(seconds / 3600n, 2)}:${pad((seconds / 60n) % 60n, 2)}:${pad(seconds % 60n, 2)}.${pad(fraction, 6)}`;
 }
 
+/**
+ * Days since 1970-01-01 → "YYYY-MM-DD" of the proleptic Gregorian calendar, and whether the year
+ * is BC (Postgres and Redshift write 1 BC for the year before 1, with " BC" after the value).
+ * Civil-from-days arithmetic rather than Date, whose range ends in the year 275760 (Postgres
+ * timestamps go to 294276) and whose ISO text has no BC.
+ */
+function calendarDate(days: number): readonly [string, boolean] {
+  const shifted = days + 719_468; // days since 0000-03-01
+  const era = Math.floor(shifted / 146_097);
+  const dayOfEra = shifted - era * 146_097;
+  const yearOfEra = Math.floor(
+    (dayOfEra -
+      Math.floor(dayOfEra / 1460) +
+      Math.floor(dayOfEra / 36_524) -
+      Math.floor(dayOfEra / 146_096)) /
+      365,
+  );
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const monthFromMarch = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * monthFromMarch + 2) / 5) + 1;
+  const month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  const bc = year < 1;
+  return [`${pad(bc ? 1 - year : year, 4)}-${twoDigits(month)}-${twoDigits(day)}`, bc];
+}
+
 function dateOf(days: bigint): string {
-  const iso = new Date(Number(days) * 86_400_000).toISOString();
-  return iso.slice(0, 10);
+  const [date, bc] = calendarDate(Number(days));
+  return bc ? `${date} BC` : date;
 }
 
 function twoDigits(value: number): string {
@@ -47,10 +73,10 @@ function dateOfDay(day: number): string {
   return lastDayText;
 }
 
-/** Year 10000: below it, Date's ISO text has the 4-digit year the slow path makes. */
+/** Year 10000: the fast path's bound, where its day arithmetic stays in exact numbers. */
 const MICROS_YEAR_10000 = 253_402_300_800_000_000;
 
-/** Microseconds since the epoch → "YYYY-MM-DD HH:MM:SS.ffffff" (UTC). */
+/** Microseconds since the epoch → "YYYY-MM-DD HH:MM:SS.ffffff" (UTC), " BC" after BC ones. */
 export function timestampText(microsValue: unknown): string {
   if (typeof microsValue === "number" && microsValue >= 0 && microsValue < MICROS_YEAR_10000) {
     // The common case in number arithmetic: this runs for every timestamp of every row.
@@ -68,7 +94,8 @@ export function timestampText(microsValue: unknown): string {
     rest += MICROS_PER_DAY;
     days -= 1n;
   }
-  return `${dateOf(days)} ${timeOfDay(rest)}`;
+  const [date, bc] = calendarDate(Number(days));
+  return `${date} ${timeOfDay(rest)}${bc ? " BC" : ""}`;
 }
 
 /** Milliseconds since the epoch → timestamptz text; null when unknown (0 or not finite). */

@@ -294,7 +294,10 @@ describe("binary COPY against the real Postgres", () => {
     ],
     s20: [{ kind: "string", maxLength: 20 }, ["short", ""]],
     t: [{ kind: "text", semantic: "numeric" }, ["NaN", "-Infinity"]],
-    day: [{ kind: "date" }, [0, -25_567, 10_957, 10_956, -719_162, 2_932_896, 19_675]],
+    day: [
+      { kind: "date" },
+      [0, -25_567, 10_957, 10_956, -719_162, -719_163, -1_000_000, 2_932_897, 3_000_000, 19_675],
+    ],
     ts: [{ kind: "timestamp" }, timestamps()],
     tstz: [{ kind: "timestamptz" }, timestamps()],
   };
@@ -312,6 +315,10 @@ describe("binary COPY against the real Postgres", () => {
       10_413_792_000_000_000n, // 2300-01-01
       -11_676_096_000_000_000n, // 1600-01-01
       253_402_300_799_999_999n, // 9999-12-31 23:59:59.999999
+      253_402_300_800_000_000n, // 10000-01-01
+      9_000_000_000_000_000_000n, // the year 287,000: beyond JS Date's range
+      -62_135_596_800_000_001n, // 1 BC, the last microsecond
+      -100_000_000_000_000_000n, // 1200 BC
     ];
   }
 

@@ -63,6 +63,14 @@ describe("values", () => {
   it("become parameters the warehouse parses", () => {
     expect(timestampText(0)).toBe("1970-01-01 00:00:00.000000");
     expect(timestampText(-1)).toBe("1969-12-31 23:59:59.999999");
+    // Beyond what Date formats: years past 9999 and BC (Postgres and Redshift read both).
+    expect(timestampText(253_402_300_800_000_000n)).toBe("10000-01-01 00:00:00.000000");
+    expect(timestampText(-62_135_596_800_000_001n)).toBe("0001-12-31 23:59:59.999999 BC");
+    expect(timestampText(9_000_000_000_000_000_000n)).toMatch(/^287\d{3}-\d\d-\d\d /);
+    expect(toParameter({ kind: "date" }, -719_163, "postgres")).toBe("0001-12-31 BC");
+    expect(toParameter({ kind: "timestamptz" }, -62_135_596_800_000_001n, "postgres")).toBe(
+      "0001-12-31 23:59:59.999999 BC+00",
+    );
     expect(toParameter({ kind: "timestamptz" }, 1_700_000_000_123_456, "postgres")).toBe(
       "2023-11-14 22:13:20.123456+00",
     );

@@ -210,7 +210,12 @@ describe("Postgres capture end to end", () => {
     const capture = startCapture(setup.sourceName, setup.config);
     try {
       await eventually(async () => (capture.status.state === "running" ? true : undefined), 30_000);
-      const start = (await confirmedFlushLsn(client, setup.config.slot)) ?? 0n;
+      // The slot is created when reading begins, after "running": WAL written before it exists
+      // would already lie behind its first confirmed_flush_lsn, with no commit at all.
+      const start = await eventually(async () => {
+        const lsn = await confirmedFlushLsn(client, setup.config.slot);
+        return lsn !== undefined && lsn > 0n ? lsn : undefined;
+      }, 30_000);
       // WAL the captured table has no part in: only heartbeats can move the slot past it.
       await client.query(`insert into ${other} select generate_series(1, 1000)`);
       const written = await currentWalLsn(client);

@@ -25,7 +25,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
-COPY bin ./bin
+COPY --chmod=755 bin ./bin
 
 USER node
 

@@ -9,6 +9,7 @@ import {
 } from "../../src/avro/binary-decoder.js";
 import { int64TypeHook } from "../../src/avro/long-type.js";
 import { writeZigzagVarint } from "../../src/core/varint.js";
+import { longEdges } from "../helpers/long-edges.js";
 
 /** avsc with 64-bit longs: the reference. */
 const avscType = (schema: unknown) => avro.Type.forSchema(schema as avro.Schema, { typeHook: int64TypeHook });
@@ -26,30 +27,6 @@ function varints(...values: number[]): Buffer {
   for (const value of values) end = writeZigzagVarint(buffer, end, value);
   return buffer.subarray(0, end);
 }
-
-const longs: (number | bigint)[] = [
-  0,
-  1,
-  -1,
-  63,
-  -64,
-  64,
-  2 ** 31,
-  -(2 ** 31) - 1,
-  2 ** 48 - 1,
-  -(2 ** 48),
-  2 ** 52 - 1,
-  2 ** 52,
-  -(2 ** 52) - 1,
-  1_700_000_000_123_456,
-  Number.MAX_SAFE_INTEGER,
-  Number.MIN_SAFE_INTEGER,
-  2n ** 53n,
-  -(2n ** 53n) - 1n,
-  2n ** 62n,
-  2n ** 63n - 1n,
-  -(2n ** 63n),
-];
 
 /** A record with a field of every Avro type, named types referred to by short and full name. */
 const everything = {
@@ -124,7 +101,7 @@ function everythingValue(seed: number) {
 
 describe("Avro cursor", () => {
   it("reads longs as long-type.ts does: a number when safe, else a bigint", () => {
-    for (const value of longs) {
+    for (const value of longEdges) {
       const bytes = avscType("long").toBuffer(value);
       const cursor = cursorOn(bytes);
       const read = cursor.readLong();

@@ -2,6 +2,7 @@ import avro from "avsc";
 import { describe, expect, it } from "vitest";
 import { int64TypeHook } from "../../../src/avro/long-type.js";
 import { sinkInt64TypeHook } from "../../../src/sinks/warehouse/int64-reader.js";
+import { longEdges } from "../../helpers/long-edges.js";
 
 const schema = {
   type: "record",
@@ -15,37 +16,9 @@ const schema = {
 const writer = avro.Type.forSchema(schema, { typeHook: int64TypeHook });
 const reader = avro.Type.forSchema(schema, { typeHook: sinkInt64TypeHook });
 
-const values: (number | bigint)[] = [
-  0,
-  1,
-  -1,
-  63,
-  -64,
-  64,
-  2 ** 31,
-  -(2 ** 31) - 1,
-  2 ** 48 - 1,
-  -(2 ** 48),
-  2 ** 48,
-  2 ** 49,
-  -(2 ** 49) - 1,
-  2 ** 52 - 1,
-  2 ** 52,
-  -(2 ** 52),
-  -(2 ** 52) - 1,
-  1_700_000_000_123_456,
-  -1_700_000_000_123_456,
-  Number.MAX_SAFE_INTEGER,
-  Number.MIN_SAFE_INTEGER,
-  2n ** 53n,
-  -(2n ** 53n) - 1n,
-  2n ** 63n - 1n,
-  -(2n ** 63n),
-];
-
 describe("the sink's Avro long reader", () => {
   it("reads every int64 as src/avro's long type does: a number when safe, else a bigint", () => {
-    for (const value of values) {
+    for (const value of longEdges) {
       const bytes = writer.toBuffer({ n: value, maybe: value, micros: value });
       const expected = writer.fromBuffer(bytes);
       expect(reader.fromBuffer(bytes)).toEqual(expected);

@@ -14,6 +14,11 @@
  *    micro-batches, with as many transactions at once as the sink: the warehouse's share of the
  *    work, which bounds what any sink can reach here.
  * 5. Peak RSS of the sink process (its VmHWM, read before it is stopped).
+ * 6. Where the two cores went (process-cpu.ts): CPU per row of the sink process, Postgres, the
+ *    Kafka broker and this process during the sink's run, and of Postgres and this process during
+ *    the merge alone.
+ * 7. The sink's Kafka consumer alone (consumer.ts with every chunk "applied" at once, in a child
+ *    process): the share of the sink's CPU that kafkajs and the micro-batching take.
  *
  * Needs the local stack (npm run stack:up) and the build (`npm run bench:sink` builds first).
  * BENCH_CHILD_NODE_FLAGS="--cpu-prof" profiles the sink process.
@@ -28,14 +33,22 @@ import { fileURLToPath } from "node:url";
 import { type Admin, Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import type { ColumnType } from "../src/core/column-type.js";
+import { createLogger } from "../src/core/logger.js";
 import { stagedRowOf } from "../src/sinks/warehouse/batch.js";
-import { PARTITIONS_IN_FLIGHT } from "../src/sinks/warehouse/consumer.js";
+import { consumeTopics, PARTITIONS_IN_FLIGHT } from "../src/sinks/warehouse/consumer.js";
 import { timestampText } from "../src/sinks/warehouse/values.js";
 import { EnvelopeProducer, type EventInput, tableSpec, version } from "../test/helpers/envelope-producer.js";
 import { stack } from "../test/helpers/stack.js";
 import { copySeconds } from "./lib/ceilings.js";
-import { CliProcess, freePort } from "./lib/cli-process.js";
-import { type MergeTable, mergeAloneSeconds } from "./lib/merge-alone.js";
+import { CliProcess, cliNodeFlags, freePort } from "./lib/cli-process.js";
+import { type MergeTable, mergeAlone } from "./lib/merge-alone.js";
+import {
+  kafkaBrokerGroup,
+  postgresGroup,
+  processGroup,
+  startCpuMeter,
+  thisProcessGroup,
+} from "./lib/process-cpu.js";
 import { type BenchRow, printTable, writeJson } from "./lib/report.js";
 
 const events = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -46,11 +59,14 @@ const totalEvents = keysPerTable * tableCount * 2;
 const produceChunk = 5_000; // a record batch stays under the broker's 1 MB message limit
 /** Set in the producing child process: the run it produces for. */
 const producerRun = process.env.BENCH_SINK_PRODUCE;
-const runId = producerRun ?? `benchsink_${Date.now().toString(36)}`;
+/** Set in the child process that measures the sink's Kafka consumer alone: the run it reads. */
+const consumerRun = process.env.BENCH_SINK_CONSUME;
+const runId = producerRun ?? consumerRun ?? `benchsink_${Date.now().toString(36)}`;
 const schema = runId;
 const mergeSchema = `${runId}_merge`;
 const maxRows = 10_000;
 const groupId = `${runId}_group`;
+const consumerAloneGroupId = `${runId}_consumer_alone`;
 const warehouse = { ...stack.postgres, database: "warehouse" };
 
 const columns: readonly (readonly [string, ColumnType])[] = [
@@ -113,6 +129,67 @@ async function produceInChild(): Promise<void> {
   );
   const [code] = await once(child, "exit");
   if (code !== 0) throw new Error(`the producing process exited ${code}`);
+}
+
+/** What consumeAlone() measured. */
+interface ConsumerAlone {
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+}
+
+/**
+ * The sink's Kafka consumer alone (consumer.ts: kafkajs, micro-batches, offset commits) with every
+ * chunk "applied" at once: no decoding, no warehouse. From its first chunk to its last; prints
+ * what it measured as a JSON line.
+ */
+async function consumeAlone(): Promise<void> {
+  const controller = new AbortController();
+  let consumed = 0;
+  let first: { at: number; cpu: NodeJS.CpuUsage } | undefined;
+  let measured: ConsumerAlone | undefined;
+  await consumeTopics({
+    kafka: new Kafka({ brokers: [...stack.kafkaBrokers], logLevel: logLevel.NOTHING }),
+    groupId: consumerAloneGroupId,
+    patterns: [`${runId}.*`],
+    limits: { maxRows, maxBytes: 16 * 1024 * 1024, maxWait: 1000 },
+    signal: controller.signal,
+    logger: createLogger({ service: "bench-consumer", level: "warn" }),
+    handler: async (chunk) => {
+      first ??= { at: performance.now(), cpu: process.cpuUsage() };
+      consumed += chunk.messages.length;
+      if (consumed >= totalEvents && !measured) {
+        const cpu = process.cpuUsage(first.cpu);
+        measured = {
+          seconds: (performance.now() - first.at) / 1000,
+          cpuSeconds: (cpu.user + cpu.system) / 1e6,
+        };
+        controller.abort();
+      }
+      return "applied";
+    },
+  });
+  process.stdout.write(`${JSON.stringify(measured)}\n`);
+}
+
+/** Runs consumeAlone() in a child process with the CLI's node flags, as the sink runs. */
+async function consumeAloneInChild(): Promise<ConsumerAlone> {
+  const child = spawn(
+    process.execPath,
+    [
+      ...cliNodeFlags(),
+      ...process.execArgv.filter((flag) => !flag.startsWith("--cpu-prof")),
+      fileURLToPath(import.meta.url),
+    ],
+    { env: { ...process.env, BENCH_SINK_CONSUME: runId }, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const [code] = await once(child, "exit");
+  const last = output.trim().split("\n").at(-1);
+  if (code !== 0 || !last) throw new Error(`the consuming process exited ${code}: ${output}`);
+  return JSON.parse(last) as ConsumerAlone;
 }
 
 /**
@@ -185,12 +262,33 @@ async function waitCommitted(admin: Admin, exited: Promise<number | null>): Prom
   }
   for (;;) {
     const committed = await admin.fetchOffsets({ groupId, topics });
-    const done = committed.every(({ topic, partitions: list }) =>
-      list.every((partition) => ends.get(topic)?.get(partition.partition) === partition.offset),
-    );
-    if (done) return performance.now();
-    await Promise.race([sleep(50), ended]);
+    let remaining = 0;
+    for (const { topic, partitions: list } of committed) {
+      for (const partition of list) {
+        const end = Number(ends.get(topic)?.get(partition.partition) ?? 0);
+        remaining += end - Math.max(0, Number(partition.offset));
+      }
+    }
+    if (remaining === 0) return performance.now();
+    // Each poll costs this process and the broker CPU that the sink shares: seldom while far from
+    // the end, often near it, so that the end is seen within a few milliseconds.
+    await Promise.race([sleep(remaining > totalEvents / 20 ? 500 : 10), ended]);
   }
+}
+
+const SINK_CPU = "the sink process";
+const BENCH_CPU = "this benchmark (polling the group's offsets)";
+const MERGE_CPU = "the merge's process (encoding, pg client)";
+
+/** Where the two cores went during a measurement: CPU per upserted row, by process. */
+function cpuRows(cpu: ReadonlyMap<string, number>, seconds: number): BenchRow[] {
+  const rows: BenchRow[] = [...cpu].map(([name, cpuSeconds]) => ({
+    measure: `  CPU per row: ${name}`,
+    value: (cpuSeconds * 1e6) / totalEvents,
+    unit: "µs",
+  }));
+  const busy = [...cpu.values()].reduce((sum, cpuSeconds) => sum + cpuSeconds, 0) / seconds;
+  return [...rows, { measure: "  cores busy meanwhile (of these processes)", value: busy, unit: "" }];
 }
 
 /** The config `tributary sink bench` runs with: the warehouse, the run's topics, /readyz on `port`. */
@@ -235,8 +333,15 @@ async function main(): Promise<void> {
     const startedAt = performance.now();
     sink = new CliProcess(["sink", "bench"], sinkConfigYaml(port));
     await sink.waitReady(`http://127.0.0.1:${port}/readyz`);
+    const stopCpuMeter = startCpuMeter([
+      processGroup(SINK_CPU, sink.pid),
+      postgresGroup(),
+      kafkaBrokerGroup(),
+      thisProcessGroup(BENCH_CPU),
+    ]);
     const joinedAt = performance.now();
     const doneAt = await waitCommitted(admin, sink.exited);
+    const sinkCpu = stopCpuMeter();
     const sinkSeconds = (doneAt - joinedAt) / 1000;
     const drainingRssMb = sink.peakRssMb();
     await sink.stop();
@@ -261,16 +366,21 @@ async function main(): Promise<void> {
     const ceilingSeconds = await copySeconds(warehouse, ceilingTable, eventRowsCsv());
 
     process.stdout.write("the merge alone: the same rows as ready-made micro-batches, no Kafka ...\n");
-    const mergeSeconds = await mergeAloneSeconds({
+    const merged = await mergeAlone({
       connection: warehouse,
       schema: mergeSchema,
       tables: mergeTables(maxRows),
       concurrency: PARTITIONS_IN_FLIGHT,
+      cpuGroups: [postgresGroup(), thisProcessGroup(MERGE_CPU)],
     });
+    const mergeSeconds = merged.seconds;
+
+    process.stdout.write("the sink's Kafka consumer alone: no decoding, no warehouse ...\n");
+    const consumerAlone = await consumeAloneInChild();
 
     const ours = totalEvents / sinkSeconds;
     const ceiling = totalEvents / ceilingSeconds;
-    const mergeAlone = totalEvents / mergeSeconds;
+    const mergeRate = totalEvents / mergeSeconds;
     const results: BenchRow[] = [
       { measure: "raw COPY of the same rows (ceiling)", value: ceiling, unit: "rows/s" },
       {
@@ -289,10 +399,22 @@ async function main(): Promise<void> {
       },
       {
         measure: `the merge alone (${PARTITIONS_IN_FLIGHT} transactions at once, no Kafka)`,
-        value: mergeAlone,
+        value: mergeRate,
         unit: "rows/s",
       },
-      { measure: "the merge alone, share of the ceiling", value: (100 * mergeAlone) / ceiling, unit: "%" },
+      { measure: "the merge alone, share of the ceiling", value: (100 * mergeRate) / ceiling, unit: "%" },
+      ...cpuRows(merged.cpu, mergeSeconds),
+      ...cpuRows(sinkCpu, sinkSeconds),
+      {
+        measure: "the sink's Kafka consumer alone (no decoding, no warehouse)",
+        value: totalEvents / consumerAlone.seconds,
+        unit: "rows/s",
+      },
+      {
+        measure: "  its CPU per row",
+        value: (consumerAlone.cpuSeconds * 1e6) / totalEvents,
+        unit: "µs",
+      },
       { measure: "starting the CLI and joining the group", value: (joinedAt - startedAt) / 1000, unit: "s" },
       {
         measure: "peak RSS of the sink process",
@@ -314,6 +436,9 @@ async function main(): Promise<void> {
       sinkSeconds,
       ceilingSeconds,
       mergeSeconds,
+      sinkCpuSeconds: Object.fromEntries(sinkCpu),
+      mergeCpuSeconds: Object.fromEntries(merged.cpu),
+      consumerAlone,
       results,
     });
     process.stdout.write(`written ${file}\n`);
@@ -329,7 +454,7 @@ async function main(): Promise<void> {
 
 /** The run's topics, subjects and consumer group go away. */
 async function cleanUp(admin: Admin): Promise<void> {
-  await admin.deleteGroups([groupId]).catch(() => undefined);
+  await admin.deleteGroups([groupId, consumerAloneGroupId]).catch(() => undefined);
   const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(runId));
   if (topics.length > 0) await admin.deleteTopics({ topics });
   for (const table of tables) {
@@ -342,4 +467,5 @@ async function cleanUp(admin: Admin): Promise<void> {
 }
 
 if (producerRun) await produce();
+else if (consumerRun) await consumeAlone();
 else await main();

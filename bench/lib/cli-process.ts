@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 const cliPath = fileURLToPath(new URL("../../bin/tributary.js", import.meta.url));
 
 /** The node flags of the CLI's shebang (`#!/usr/bin/env -S node <flags>`): users run it with them. */
-function shebangNodeFlags(): string[] {
+export function cliNodeFlags(): string[] {
   const [first = ""] = readFileSync(cliPath, "utf8").split("\n", 1);
   const words = first.split(" ").filter(Boolean);
   const node = words.indexOf("node");
@@ -49,7 +49,7 @@ export class CliProcess {
     writeFileSync(configFile, configYaml);
     this.#child = spawn(
       process.execPath,
-      [...shebangNodeFlags(), ...childNodeFlags, cliPath, ...args, "--config", configFile],
+      [...cliNodeFlags(), ...childNodeFlags, cliPath, ...args, "--config", configFile],
       {
         env: { ...process.env, LOG_LEVEL: "warn" },
         stdio: ["ignore", "inherit", "inherit"],
@@ -80,6 +80,10 @@ export class CliProcess {
   }
 
   /** The process's peak resident set size so far, in MB (Linux: VmHWM). */
+  get pid(): number {
+    return this.#child.pid as number;
+  }
+
   peakRssMb(): number {
     const status = readFileSync(`/proc/${this.#child.pid}/status`, "utf8");
     const kilobytes = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1];

@@ -11,6 +11,7 @@ import { BatchApplier } from "../../src/sinks/warehouse/apply.js";
 import type { StagedRow } from "../../src/sinks/warehouse/batch.js";
 import type { TableModel } from "../../src/sinks/warehouse/sql.js";
 import { TableManager } from "../../src/sinks/warehouse/tables.js";
+import { type CpuGroup, startCpuMeter } from "./process-cpu.js";
 
 export interface MergeTable {
   /** The warehouse table's name. */
@@ -27,10 +28,18 @@ export interface MergeAloneOptions {
   readonly tables: readonly MergeTable[];
   /** Transactions at once; each table's batches stay in order on one of them, as in the sink. */
   readonly concurrency: number;
+  /** Processes whose CPU the merge costs. */
+  readonly cpuGroups: readonly CpuGroup[];
 }
 
-/** Seconds to merge every batch of every table (table creation not counted). */
-export async function mergeAloneSeconds(options: MergeAloneOptions): Promise<number> {
+export interface MergeAlone {
+  /** Seconds to merge every batch of every table (table creation not counted). */
+  readonly seconds: number;
+  /** CPU seconds of each of `cpuGroups` meanwhile. */
+  readonly cpu: Map<string, number>;
+}
+
+export async function mergeAlone(options: MergeAloneOptions): Promise<MergeAlone> {
   const pool = new pg.Pool({ ...options.connection, max: options.concurrency + 1 });
   const base = { pool, dialect: "postgres" as const, deletes: "soft" as const };
   const logger = createLogger({ service: "bench", level: "warn" });
@@ -42,6 +51,7 @@ export async function mergeAloneSeconds(options: MergeAloneOptions): Promise<num
       const prepared = await manager.prepare(table.name, table.spec.keyColumns, [table.spec.columns]);
       models.push(prepared.model);
     }
+    const stopCpuMeter = startCpuMeter(options.cpuGroups);
     const started = performance.now();
     await Promise.all(
       Array.from({ length: options.concurrency }, async (_, worker) => {
@@ -56,7 +66,8 @@ export async function mergeAloneSeconds(options: MergeAloneOptions): Promise<num
         }
       }),
     );
-    return (performance.now() - started) / 1000;
+    const seconds = (performance.now() - started) / 1000;
+    return { seconds, cpu: stopCpuMeter() };
   } finally {
     await pool.end();
   }

@@ -71,10 +71,10 @@ export function postgresGroup(): CpuGroup {
 }
 
 /** The Kafka broker of the local stack (the JVM running kafka.Kafka). */
-export function kafkaBrokerGroup(): CpuGroup {
+export function kafkaBrokerGroup(name: string): CpuGroup {
   const broker = processes().find((process) => / kafka\.Kafka /.test(` ${process.command} `));
   if (!broker) throw new Error("no Kafka broker process (kafka.Kafka) found: is the stack up?");
-  return { name: "Kafka broker", seconds: () => cpuSeconds(broker.pid) };
+  return { name, seconds: () => cpuSeconds(broker.pid) };
 }
 
 export function processGroup(name: string, pid: number): CpuGroup {

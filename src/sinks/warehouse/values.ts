@@ -159,18 +159,24 @@ const integerLimits: Readonly<Record<string, readonly [bigint, bigint]>> = {
 };
 
 /**
- * The integer digits of decimal text ([-+]digits[.digits]) without leading zeros, or -1 when the
- * text is no such number. A scan, not a regular expression: it runs for every decimal of every row.
+ * The integer digits of decimal text ([-+]digits[.digits], at least one digit) without leading
+ * zeros, or -1 when the text is no such number. A scan, not a regular expression: it runs for every
+ * decimal of every row.
  */
 function integerDigitsOf(text: string): number {
-  let index = text.charCodeAt(0) === 45 /* - */ || text.charCodeAt(0) === 43 /* + */ ? 1 : 0;
+  const signed = text.charCodeAt(0) === 45 /* - */ || text.charCodeAt(0) === 43; /* + */
+  let index = signed ? 1 : 0;
+  const start = index;
   while (text.charCodeAt(index) === 48 /* 0 */) index++;
   const first = index;
   while (index < text.length && isDigit(text.charCodeAt(index))) index++;
   const digits = index - first;
+  let anyDigit = index > start;
   if (index < text.length && text.charCodeAt(index) === 46 /* . */) index++;
+  const fraction = index;
   while (index < text.length && isDigit(text.charCodeAt(index))) index++;
-  return index === text.length ? digits : -1;
+  anyDigit ||= index > fraction;
+  return index === text.length && anyDigit ? digits : -1;
 }
 
 function isDigit(code: number): boolean {

@@ -93,7 +93,10 @@ describe("values", () => {
     expect(valueProblem({ kind: "decimal", precision: 5, scale: 2 }, "0001234.5", "postgres")).toMatch(
       /at most 3 integer digits/,
     );
-    for (const text of ["1e3", "--1", "1.2.3", " 1", "0x10"]) {
+    for (const text of [".5", "5.", "-0.50"]) {
+      expect(valueProblem({ kind: "decimal", precision: 5, scale: 2 }, text, "postgres")).toBeUndefined();
+    }
+    for (const text of ["1e3", "--1", "1.2.3", " 1", "0x10", "", "-", "+", ".", "-."]) {
       expect(valueProblem({ kind: "decimal", precision: 5, scale: 2 }, text, "postgres")).toBe(
         `"${text}" is not a decimal number`,
       );

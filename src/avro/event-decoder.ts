@@ -26,16 +26,18 @@ import { decimalText, twosComplementToBigint } from "./decimal.js";
 import type { KeyField } from "./envelope.js";
 import type { AvroRecordSchema, EnvelopeLayout } from "./envelope-schema.js";
 
-/** What the sink needs of a change event: no more is decoded. */
-export interface SinkEvent {
+/** What the sink needs of a change event, its row image read as `Image`: no more is decoded. */
+export interface EnvelopeOf<Image> {
   readonly table: TableSpec;
   readonly op: Op;
   /** The row the event leaves (after), or for a delete the row it removes (before). */
-  readonly image: Row | null;
+  readonly image: Image | null;
   readonly version: string;
   readonly sourceTsMs: number;
   readonly unavailableColumns: readonly string[];
 }
+
+export type SinkEvent = EnvelopeOf<Row>;
 
 /** Decodes the Avro body that starts at `offset` and ends with the buffer. */
 export interface BodyDecoder<T> {
@@ -135,8 +137,13 @@ function valueReader(type: ColumnType, writer: AvroSchema, what: string): ReadVa
   }
 }
 
+/** Reads a present row image (the record after its union branch). */
+interface ImageReader<Image> {
+  read(cursor: AvroCursor): Image;
+}
+
 /** Record fields into an object by column name, in column order (as decode.ts's rowOf builds it). */
-class RowReader {
+class RowReader implements ImageReader<Row> {
   /** A copy of it is one allocation per row, and the stores then change no shape. */
   readonly #template: Row = {};
   readonly #names: readonly string[];
@@ -161,6 +168,30 @@ class RowReader {
       row[names[index] as string] = (readers[index] as ReadValue)(cursor);
     }
     return row;
+  }
+
+  /** The fields' values into `values`, in column order (null for an absent one): no object. */
+  readValues(cursor: AvroCursor, values: unknown[]): void {
+    const readers = this.#readers;
+    const nullable = this.#nullable;
+    for (let index = 0; index < readers.length; index++) {
+      values[index] = nullable && !cursor.readPresent() ? null : (readers[index] as ReadValue)(cursor);
+    }
+  }
+}
+
+/** Where a present image starts, the image skipped: to be read later (ImageValuesReader). */
+class ImagePosition implements ImageReader<number> {
+  readonly #skip: Skip;
+
+  constructor(skip: Skip) {
+    this.#skip = skip;
+  }
+
+  read(cursor: AvroCursor): number {
+    const position = cursor.position;
+    this.#skip(cursor);
+    return position;
   }
 }
 
@@ -233,14 +264,19 @@ function imageRecord(types: AvroTypes, type: AvroSchema | undefined, namespace: 
   return row;
 }
 
-class EnvelopeDecoder implements BodyDecoder<SinkEvent> {
+class EnvelopeDecoder<Image> implements BodyDecoder<EnvelopeOf<Image>> {
   readonly #cursor = new AvroCursor();
   readonly #table: TableSpec;
-  readonly #rows: RowReader;
+  readonly #images: ImageReader<Image>;
   /** The envelope's fields in writer order, the source block's inline (its bytes are). */
   readonly #steps: Step[] = [];
 
-  constructor(schema: AvroRecordSchema, layout: EnvelopeLayout) {
+  /** `images`: how the row record of the envelope's images is read. */
+  constructor(
+    schema: AvroRecordSchema,
+    layout: EnvelopeLayout,
+    images: (types: AvroTypes, row: AvroObjectSchema, namespace: string | undefined) => ImageReader<Image>,
+  ) {
     const types = new AvroTypes(schema as unknown as AvroSchema);
     const namespace = innerNamespace(schema, undefined);
     const typeOf = (name: string) => schema.fields.find((field) => field.name === name)?.type as AvroSchema;
@@ -249,7 +285,7 @@ class EnvelopeDecoder implements BodyDecoder<SinkEvent> {
       throw new AvroSchemaUnsupported("before and after are different records");
     }
     this.#table = layout.table;
-    this.#rows = rowReaderOf(layout, row);
+    this.#images = images(types, row, namespace);
     const step = (action: number, type: AvroSchema) =>
       this.#steps.push({ action, skip: types.skip(type, namespace) });
     for (const field of fieldsOf(schema as unknown as AvroObjectSchema)) {
@@ -297,11 +333,11 @@ class EnvelopeDecoder implements BodyDecoder<SinkEvent> {
     }
   }
 
-  decode(buffer: Buffer, offset: number): SinkEvent {
+  decode(buffer: Buffer, offset: number): EnvelopeOf<Image> {
     const cursor = this.#cursor;
     cursor.start(buffer, offset);
     let op = "";
-    let after: Row | null = null;
+    let after: Image | null = null;
     let before = -1; // where the before image starts: read only for a delete, once op is known
     let version = "";
     let sourceTsMs = 0;
@@ -345,8 +381,8 @@ class EnvelopeDecoder implements BodyDecoder<SinkEvent> {
     return { table: this.#table, op: op as Op, image, version, sourceTsMs, unavailableColumns };
   }
 
-  #readImage(cursor: AvroCursor): Row | null {
-    return cursor.readPresent() ? this.#rows.read(cursor) : null;
+  #readImage(cursor: AvroCursor): Image | null {
+    return cursor.readPresent() ? this.#images.read(cursor) : null;
   }
 }
 
@@ -398,7 +434,55 @@ export function compileValueDecoder(
   schema: AvroRecordSchema,
   layout: EnvelopeLayout,
 ): BodyDecoder<SinkEvent> | undefined {
-  return unlessUnsupported(() => new EnvelopeDecoder(schema, layout));
+  return unlessUnsupported(
+    () => new EnvelopeDecoder(schema, layout, (_types, row) => rowReaderOf(layout, row)),
+  );
+}
+
+/**
+ * The compiled decoder of envelope values whose image is only where it starts in the buffer
+ * (skipped, not read), or undefined: for reading the image later with compileImageValuesReader's
+ * reader, straight into what the warehouse gets.
+ */
+export function compileEnvelopeScanner(
+  schema: AvroRecordSchema,
+  layout: EnvelopeLayout,
+): BodyDecoder<EnvelopeOf<number>> | undefined {
+  return unlessUnsupported(
+    () =>
+      new EnvelopeDecoder(
+        schema,
+        layout,
+        (types, row, namespace) => new ImagePosition(types.skip(row, namespace)),
+      ),
+  );
+}
+
+/** Reads the column values of a row image found by an envelope scanner. */
+export interface ImageValuesReader {
+  /** The image starting at `position` of `buffer`, into `values` in the layout's column order. */
+  read(buffer: Buffer, position: number, values: unknown[]): void;
+}
+
+/** The image reader of envelopes written with `schema` (values as the decoded rows hold them). */
+export function compileImageValuesReader(
+  schema: AvroRecordSchema,
+  layout: EnvelopeLayout,
+): ImageValuesReader | undefined {
+  return unlessUnsupported(() => {
+    const types = new AvroTypes(schema as unknown as AvroSchema);
+    const namespace = innerNamespace(schema, undefined);
+    const after = schema.fields.find((field) => field.name === "after")?.type as AvroSchema;
+    const rows = rowReaderOf(layout, imageRecord(types, after, namespace));
+    const cursor = new AvroCursor();
+    return {
+      read(buffer: Buffer, position: number, values: unknown[]): void {
+        cursor.start(buffer, position);
+        rows.readValues(cursor, values);
+        cursor.detach();
+      },
+    };
+  });
 }
 
 /** The compiled decoder of keys written with `schema` (decodeKey's row), or undefined. */

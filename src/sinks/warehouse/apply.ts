@@ -277,6 +277,46 @@ export class BatchApplier {
   }
 
   /**
+   * Applies a batch already encoded as binary COPY data (direct-rows.ts; `encode` gets the load
+   * time) in one transaction, as apply() would its rows. False, with nothing applied, when the
+   * batch needs the general path: a value `encode` leaves to it, a staging table of other types,
+   * data the warehouse refuses. Outages and other errors are thrown, as by apply().
+   */
+  async applyEncoded(
+    model: TableModel,
+    encode: (loadedAtMicros: number) => readonly Buffer[] | undefined,
+  ): Promise<boolean> {
+    const { dialect, deletes } = this.#options;
+    const loadedAtMicros = Date.now() * 1000;
+    const pieces = encode(loadedAtMicros);
+    if (!pieces || dialect !== "postgres") return false;
+    const client = await this.#options.pool.connect();
+    let failure: unknown;
+    try {
+      await client.query("BEGIN");
+      await run(client, createStaging(model, dialect));
+      if (!(await this.#stagingMatches(client, model))) {
+        await client.query("ROLLBACK");
+        return false;
+      }
+      await pipeline(
+        Readable.from(pieces, { objectMode: false }),
+        client.query(copyFrom(copyStagedBinary(model))),
+      );
+      for (const statement of mergeStatements(model, [], dialect, deletes)) await run(client, statement);
+      await client.query("COMMIT");
+      return true;
+    } catch (error) {
+      failure = error;
+      await client.query("ROLLBACK").catch(() => undefined);
+      if (binaryRefused(error) || warehouseAction(error) === "dead-letter") return false;
+      throw error;
+    } finally {
+      client.release(failure instanceof Error ? failure : undefined);
+    }
+  }
+
+  /**
    * Applies the segments; returns the rows that the warehouse refused as data errors (each found
    * by bisection). Outages and other errors are thrown for the caller to retry or stop on.
    */

@@ -273,6 +273,41 @@ type MetadataWriters = [
 ];
 
 /**
+ * Writes a staged row's metadata fields (sql.ts metadataColumns) with the metadata writers, the
+ * last 8 of binaryFieldWriters'.
+ */
+export type MetadataFieldsWriter = (
+  writer: BinaryCopyWriter,
+  version: string,
+  op: string,
+  deleted: boolean,
+  sourceTsMs: number,
+  topic: string,
+  partition: number,
+  offset: string,
+) => void;
+
+export function metadataFieldsWriter(
+  writers: readonly FieldWriter[],
+  sourceCount: number,
+  loadedAtMicros: number,
+): MetadataFieldsWriter {
+  const [version, op, deleted, sourceTs, loadedAt, topic, partition, offset] = writers.slice(
+    sourceCount,
+  ) as MetadataWriters;
+  return (writer, rowVersion, rowOp, rowDeleted, sourceTsMs, rowTopic, rowPartition, rowOffset) => {
+    version(writer, rowVersion);
+    op(writer, rowOp);
+    deleted(writer, rowDeleted);
+    sourceTs(writer, sourceTsMicros(sourceTsMs));
+    loadedAt(writer, loadedAtMicros);
+    topic(writer, rowTopic);
+    partition(writer, rowPartition);
+    offset(writer, rowOffset);
+  };
+}
+
+/**
  * The binary COPY data of `rows` with `writers` (binaryFieldWriters of `model`), in pieces of
  * about 256 KB.
  */
@@ -284,9 +319,7 @@ export function* binaryCopyPieces(
 ): Generator<Buffer> {
   const names = model.columns.map((column) => column.name);
   const sourceCount = names.length;
-  const [version, op, deleted, sourceTs, loadedAt, topic, partition, offset] = writers.slice(
-    sourceCount,
-  ) as MetadataWriters;
+  const writeMetadata = metadataFieldsWriter(writers, sourceCount, loadedAtMicros);
   const writer = new BinaryCopyWriter();
   writer.header();
   for (const row of rows) {
@@ -295,14 +328,16 @@ export function* binaryCopyPieces(
     for (let index = 0; index < sourceCount; index++) {
       (writers[index] as FieldWriter)(writer, values[names[index] as string]);
     }
-    version(writer, row.version);
-    op(writer, row.op);
-    deleted(writer, row.deleted);
-    sourceTs(writer, sourceTsMicros(row.sourceTsMs));
-    loadedAt(writer, loadedAtMicros);
-    topic(writer, origin.topic);
-    partition(writer, origin.partition);
-    offset(writer, origin.offset);
+    writeMetadata(
+      writer,
+      row.version,
+      row.op,
+      row.deleted,
+      row.sourceTsMs,
+      origin.topic,
+      origin.partition,
+      origin.offset,
+    );
     if (writer.hasFull) yield* writer.takeFull();
   }
   writer.trailer();

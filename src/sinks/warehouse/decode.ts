@@ -18,6 +18,8 @@ import {
 } from "../../avro/envelope-schema.js";
 import {
   type BodyDecoder,
+  compileEnvelopeScanner,
+  compileImageValuesReader,
   compileKeyDecoder,
   compileValueDecoder,
   type SinkEvent,
@@ -26,6 +28,7 @@ import { SchemaRegistryError, type TributarySchemaRegistry } from "../../avro/re
 import { WIRE_HEADER_BYTES } from "../../avro/wire-writer.js";
 import type { ColumnSpec, Op, Row } from "../../core/change-event.js";
 import { RecordError, TributaryError } from "../../core/errors.js";
+import type { DirectReaders } from "./direct-rows.js";
 import { sinkInt64TypeHook } from "./int64-reader.js";
 
 export type { SinkEvent } from "../../avro/event-decoder.js";
@@ -58,6 +61,8 @@ interface WriterSchema {
   readonly json: AvroRecordSchema;
   value?: BodyDecoder<SinkEvent>;
   key?: BodyDecoder<Row>;
+  /** The fast path's readers of its values (direct-rows.ts); null when it has none. */
+  direct?: Pick<DirectReaders, "scanner" | "image"> | null;
 }
 
 const ops: ReadonlySet<string> = new Set(["c", "u", "d", "r", "t"]);
@@ -220,6 +225,34 @@ export class RecordDecoder {
       throw undecodable(error, "key");
     }
     return { event, key };
+  }
+
+  /**
+   * The fast path's readers of records written with these schemas (direct-rows.ts), or undefined
+   * when a schema is not loaded yet or has no compiled reader.
+   */
+  directReaders(valueSchemaId: number, keySchemaId: number): DirectReaders | undefined {
+    const valueSchema = this.#schemas.get(valueSchemaId);
+    const keySchema = this.#schemas.get(keySchemaId);
+    if (!valueSchema || !keySchema) return undefined;
+    if (valueSchema.direct === undefined) {
+      valueSchema.direct = null;
+      try {
+        const layout = layoutFromValueSchema(valueSchema.json);
+        const scanner = compileEnvelopeScanner(valueSchema.json, layout);
+        const image = compileImageValuesReader(valueSchema.json, layout);
+        if (scanner && image) valueSchema.direct = { scanner, image };
+      } catch {
+        // not an envelope: the general path says so, record by record
+      }
+    }
+    if (!valueSchema.direct) return undefined;
+    try {
+      keySchema.key ??= keyDecoderOf(keySchema);
+    } catch {
+      return undefined;
+    }
+    return { ...valueSchema.direct, key: keySchema.key, valueSchemaId, keySchemaId };
   }
 
   /** Fetches the writer schema of `buffer` from the registry. */

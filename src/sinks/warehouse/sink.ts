@@ -17,7 +17,9 @@ import { retry } from "../../core/retry.js";
 import { BatchApplier, warehouseAction } from "./apply.js";
 import { type RecordOrigin, type StagedRow, segments, stagedRowOf, type TruncateMark } from "./batch.js";
 import { type ChunkContext, consumeTopics, PARTITIONS_IN_FLIGHT, type PartitionChunk } from "./consumer.js";
+import { binaryFieldWriters } from "./copy-binary.js";
 import { RecordDecoder } from "./decode.js";
+import { chunkSchemaIds, scanDirect } from "./direct-rows.js";
 import { DeadLetterQueue, type DeadLetterRecord } from "./dlq.js";
 import { TableManager } from "./tables.js";
 import type { Dialect } from "./typemap.js";
@@ -53,6 +55,12 @@ function metricsOf(registry: Registry | undefined) {
       name: "tributary_sink_rows_applied_total",
       help: "rows merged into the warehouse (after deduplication), by table",
       labelNames: ["table"],
+      registers,
+    }),
+    microBatches: new Counter({
+      name: "tributary_sink_micro_batches_total",
+      help: "micro-batches applied, by table and path: direct (plain upserts, Avro straight into binary COPY) or general",
+      labelNames: ["table", "path"],
       registers,
     }),
     batchSeconds: new Histogram({
@@ -266,6 +274,53 @@ export class WarehouseSink {
     return turn;
   }
 
+  /** The warehouse table of a topic's events. */
+  #tableOf(topic: string, spec: TableSpec): { name: string; keyColumns: readonly string[] } {
+    return {
+      name: this.#options.config.tables?.[topic] ?? `${spec.source}_${spec.name}`,
+      keyColumns: spec.keyColumns,
+    };
+  }
+
+  /**
+   * The fast path (direct-rows.ts) for a chunk of plain upserts whose schemas are known: true
+   * when it was applied, false when the general path must take the chunk (nothing was applied).
+   */
+  async #applyDirect(chunk: PartitionChunk, context: ChunkContext, started: bigint): Promise<boolean> {
+    if (this.#options.config.dialect !== "postgres") return false;
+    const ids = chunkSchemaIds(chunk.messages);
+    const readers = ids && this.#decoder.directReaders(ids.valueSchemaId, ids.keySchemaId);
+    if (!readers) return false;
+    const batch = await this.#decodeInTurn(async () => scanDirect(chunk.messages, readers));
+    if (!batch) return false;
+    const table = this.#tableOf(chunk.topic, batch.table);
+    const applied = await this.#exclusive(table.name, async () => {
+      const prepared = await this.#retrying(
+        () => this.#tables.prepare(table.name, table.keyColumns, [batch.columns]),
+        context,
+      );
+      const { model } = prepared;
+      const writers = prepared.incompatible.size === 0 ? binaryFieldWriters(model) : undefined;
+      if (!writers) return false;
+      return this.#retrying(
+        () =>
+          this.#applier.applyEncoded(model, (loadedAtMicros) =>
+            batch.encode(model, writers, loadedAtMicros, chunk.topic, chunk.partition),
+          ),
+        context,
+      );
+    });
+    if (applied) {
+      this.#metrics.microBatches.inc({ table: table.name, path: "direct" });
+      this.#metrics.rows.inc({ table: table.name }, batch.rowCount);
+      this.#metrics.batchSeconds.observe(
+        { table: table.name },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
+    }
+    return applied;
+  }
+
   /** The chunk's records as staged rows and truncates; undecodable records go to `deadLetter`. */
   async #decodeChunk(
     chunk: PartitionChunk,
@@ -295,10 +350,7 @@ export class WarehouseSink {
         const spec = decoded.event.table;
         if (spec !== tableSpec) {
           tableSpec = spec;
-          table = {
-            name: this.#options.config.tables?.[chunk.topic] ?? `${spec.source}_${spec.name}`,
-            keyColumns: spec.keyColumns,
-          };
+          table = this.#tableOf(chunk.topic, spec);
         }
         if (decoded.event.op === "t") {
           truncates.push({ version: decoded.event.version, sourceTsMs: decoded.event.sourceTsMs, origin });
@@ -324,6 +376,7 @@ export class WarehouseSink {
       deadLetters.push({ origin, key: message?.key ?? null, value: message?.value ?? null, error });
     };
     try {
+      if (await this.#applyDirect(chunk, context, started)) return "applied";
       const { rows, truncates, table } = await this.#decodeInTurn(() =>
         this.#decodeChunk(chunk, context, deadLetter),
       );
@@ -342,11 +395,13 @@ export class WarehouseSink {
           "records sent to the dead-letter topic",
         );
       }
-      if (table)
+      if (table) {
+        this.#metrics.microBatches.inc({ table: table.name, path: "general" });
         this.#metrics.batchSeconds.observe(
           { table: table.name },
           Number(process.hrtime.bigint() - started) / 1e9,
         );
+      }
       return "applied";
     } catch (error) {
       if (error instanceof AbandonedBatch || (error as Error).name === "AbortError") return "abandoned";

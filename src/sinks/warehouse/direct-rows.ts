@@ -1,0 +1,187 @@
+/**
+ * The sink's fast path for micro-batches of plain upserts, the bulk of any stream: each record's
+ * row image goes from its Avro bytes straight into binary COPY fields, with no row object per
+ * record (building, keeping and collecting those objects was most of the sink's CPU).
+ *
+ * A micro-batch is direct when every record is an insert, update or snapshot read carrying its
+ * after image and no unavailable column, all written with one value schema and one key schema.
+ * Deduplication then needs only each record's key bytes and version (scanDirect). The images are
+ * read when the batch is encoded (DirectBatch.encode), with the general path's own value readers,
+ * value checks and field writers, so the warehouse gets the same bytes.
+ *
+ * Anything else leaves the micro-batch to the general path (batch.ts, apply.ts): deletes,
+ * tombstones, truncates, unavailable columns, undecodable records, a value with a problem, a
+ * warehouse that refuses the data. Pure.
+ */
+import type { KafkaMessage } from "kafkajs";
+import type { BodyDecoder, EnvelopeOf, ImageValuesReader } from "../../avro/event-decoder.js";
+import { WIRE_HEADER_BYTES } from "../../avro/wire-writer.js";
+import type { ColumnSpec, Op, Row, TableSpec } from "../../core/change-event.js";
+import { BinaryCopyWriter } from "./binary-copy-writer.js";
+import { type FieldWriter, metadataFieldsWriter } from "./copy-binary.js";
+import type { TableModel } from "./sql.js";
+import { valueProblem } from "./values.js";
+
+/** How the records of one value schema and one key schema are read on the fast path. */
+export interface DirectReaders {
+  readonly valueSchemaId: number;
+  readonly keySchemaId: number;
+  /** The envelope with only where its image starts. */
+  readonly scanner: BodyDecoder<EnvelopeOf<number>>;
+  readonly image: ImageValuesReader;
+  /** Decodes the key: a key the general path would refuse is not taken here either. */
+  readonly key: BodyDecoder<Row>;
+}
+
+const upserts: ReadonlySet<Op> = new Set(["c", "u", "r"]);
+
+function schemaIdOf(bytes: Buffer | null): number | undefined {
+  if (bytes === null || bytes.length < WIRE_HEADER_BYTES || bytes[0] !== 0) return undefined;
+  return bytes.readInt32BE(1);
+}
+
+/** The schema ids of a chunk's first record, which every record of a direct chunk shares. */
+export function chunkSchemaIds(
+  messages: readonly KafkaMessage[],
+): { valueSchemaId: number; keySchemaId: number } | undefined {
+  const first = messages[0];
+  const valueSchemaId = schemaIdOf(first?.value ?? null);
+  const keySchemaId = schemaIdOf(first?.key ?? null);
+  if (valueSchemaId === undefined || keySchemaId === undefined) return undefined;
+  return { valueSchemaId, keySchemaId };
+}
+
+/**
+ * A micro-batch's rows, one per key (its highest version; of equal versions the first), as
+ * positions in the fetched records: nothing is decoded of them beyond the envelope.
+ */
+export class DirectBatch {
+  readonly table: TableSpec;
+  readonly #messages: readonly KafkaMessage[];
+  readonly #image: ImageValuesReader;
+  /** Per row: its record, where its image starts, and its envelope's fields. */
+  readonly #records: number[] = [];
+  readonly #positions: number[] = [];
+  readonly #versions: string[] = [];
+  readonly #ops: Op[] = [];
+  readonly #sourceTsMs: number[] = [];
+
+  constructor(table: TableSpec, messages: readonly KafkaMessage[], image: ImageValuesReader) {
+    this.table = table;
+    this.#messages = messages;
+    this.#image = image;
+  }
+
+  get columns(): readonly ColumnSpec[] {
+    return this.table.columns;
+  }
+
+  get rowCount(): number {
+    return this.#records.length;
+  }
+
+  /** Adds a row, or replaces row `slot` (the key's row so far); returns its slot. */
+  keep(slot: number | undefined, record: number, envelope: EnvelopeOf<number>, position: number): number {
+    const at = slot ?? this.#records.length;
+    this.#records[at] = record;
+    this.#positions[at] = position;
+    this.#versions[at] = envelope.version;
+    this.#ops[at] = envelope.op;
+    this.#sourceTsMs[at] = envelope.sourceTsMs;
+    return at;
+  }
+
+  versionOf(slot: number): string {
+    return this.#versions[slot] as string;
+  }
+
+  /**
+   * The binary COPY data of the rows for `model` (whose columns are this batch's) with `writers`
+   * (binaryFieldWriters of it), or undefined when a value has a problem or a key column no value:
+   * the general path then says which record and why.
+   */
+  encode(
+    model: TableModel,
+    writers: readonly FieldWriter[],
+    loadedAtMicros: number,
+    topic: string,
+    partition: number,
+  ): Buffer[] | undefined {
+    const layout = this.table.columns;
+    const indexes = model.columns.map((column) => layout.findIndex((other) => other.name === column.name));
+    if (indexes.some((index) => index === -1)) return undefined;
+    const keys = new Set(model.keyColumns);
+    const isKey = model.columns.map((column) => keys.has(column.name));
+    const types = model.columns.map((column) => column.type);
+    const sourceCount = model.columns.length;
+    const writeMetadata = metadataFieldsWriter(writers, sourceCount, loadedAtMicros);
+    const values: unknown[] = new Array(layout.length);
+    const writer = new BinaryCopyWriter();
+    const pieces: Buffer[] = [];
+    writer.header();
+    for (let row = 0; row < this.#records.length; row++) {
+      const message = this.#messages[this.#records[row] as number] as KafkaMessage;
+      this.#image.read(message.value as Buffer, this.#positions[row] as number, values);
+      writer.row(writers.length);
+      for (let column = 0; column < sourceCount; column++) {
+        const value = values[indexes[column] as number];
+        if (value === null || value === undefined) {
+          if (isKey[column]) return undefined;
+        } else if (valueProblem(types[column] as ColumnSpec["type"], value, "postgres") !== undefined) {
+          return undefined;
+        }
+        (writers[column] as FieldWriter)(writer, value);
+      }
+      writeMetadata(
+        writer,
+        this.#versions[row] as string,
+        this.#ops[row] as Op,
+        false,
+        this.#sourceTsMs[row] as number,
+        topic,
+        partition,
+        message.offset,
+      );
+      if (writer.hasFull) pieces.push(...writer.takeFull());
+    }
+    writer.trailer();
+    pieces.push(...writer.takeFull(), writer.rest());
+    return pieces;
+  }
+}
+
+/**
+ * The chunk as a direct batch, deduplicated by key, or undefined when any record is not a plain
+ * upsert of `readers`' schemas (then the general path takes the whole chunk).
+ */
+export function scanDirect(
+  messages: readonly KafkaMessage[],
+  readers: DirectReaders,
+): DirectBatch | undefined {
+  let batch: DirectBatch | undefined;
+  /** The slot of each key's row, by the key's bytes: one key schema, so equal keys, equal bytes. */
+  const slots = new Map<string, number>();
+  for (let record = 0; record < messages.length; record++) {
+    const { key, value } = messages[record] as KafkaMessage;
+    if (schemaIdOf(value) !== readers.valueSchemaId || schemaIdOf(key) !== readers.keySchemaId) {
+      return undefined;
+    }
+    let envelope: EnvelopeOf<number>;
+    try {
+      envelope = readers.scanner.decode(value as Buffer, WIRE_HEADER_BYTES);
+      readers.key.decode(key as Buffer, WIRE_HEADER_BYTES);
+    } catch {
+      return undefined; // the general path sends it to the dead-letter topic, saying why
+    }
+    const position = envelope.image;
+    if (!upserts.has(envelope.op) || position === null || envelope.unavailableColumns.length > 0) {
+      return undefined;
+    }
+    batch ??= new DirectBatch(envelope.table, messages, readers.image);
+    const keyBytes = (key as Buffer).toString("latin1", WIRE_HEADER_BYTES);
+    const slot = slots.get(keyBytes);
+    if (slot === undefined) slots.set(keyBytes, batch.keep(undefined, record, envelope, position));
+    else if (envelope.version > batch.versionOf(slot)) batch.keep(slot, record, envelope, position);
+  }
+  return batch;
+}

@@ -1,0 +1,241 @@
+import type { KafkaMessage } from "kafkajs";
+import { describe, expect, it } from "vitest";
+import type { AvroRecordSchema } from "../../../src/avro/envelope-schema.js";
+import {
+  keyFieldsFromSchema,
+  keySchema,
+  layoutFromValueSchema,
+  layoutOf,
+  valueSchema,
+} from "../../../src/avro/envelope-schema.js";
+import {
+  compileEnvelopeScanner,
+  compileImageValuesReader,
+  compileKeyDecoder,
+  compileValueDecoder,
+} from "../../../src/avro/event-decoder.js";
+import { eventKeyEncoder, eventValueEncoder } from "../../../src/avro/event-encoder.js";
+import type { ChangeEvent, Row, TableSpec } from "../../../src/core/change-event.js";
+import { segments, stagedRowOf } from "../../../src/sinks/warehouse/batch.js";
+import { binaryCopyPieces, binaryFieldWriters } from "../../../src/sinks/warehouse/copy-binary.js";
+import { type DirectReaders, scanDirect } from "../../../src/sinks/warehouse/direct-rows.js";
+import { foldIdentifier } from "../../../src/sinks/warehouse/identifier.js";
+import { metadataColumns, type TableModel } from "../../../src/sinks/warehouse/sql.js";
+import { type WarehouseType, warehouseType } from "../../../src/sinks/warehouse/typemap.js";
+import { postgresSource } from "../../avro/all-kinds.js";
+
+const VALUE_SCHEMA_ID = 7;
+const KEY_SCHEMA_ID = 8;
+const TOPIC = "fake.public.kinds";
+const LOADED_AT = 1_700_000_123_456_789;
+
+/** Every column kind the binary COPY writes, nullable, and a key. */
+const table: TableSpec = {
+  source: "fake",
+  namespace: "public",
+  name: "kinds",
+  topic: TOPIC,
+  keyColumns: ["id"],
+  columns: [
+    { name: "id", type: { kind: "int64" }, nullable: false, sourceType: "bigint" },
+    { name: "small", type: { kind: "int16" }, nullable: true, sourceType: "smallint" },
+    { name: "mid", type: { kind: "int32" }, nullable: true, sourceType: "integer" },
+    { name: "price", type: { kind: "decimal", precision: 12, scale: 2 }, nullable: true, sourceType: "" },
+    { name: "ratio", type: { kind: "float64" }, nullable: true, sourceType: "" },
+    { name: "name", type: { kind: "string" }, nullable: true, sourceType: "text" },
+    { name: "code", type: { kind: "string", maxLength: 4 }, nullable: true, sourceType: "varchar(4)" },
+    { name: "flag", type: { kind: "boolean" }, nullable: true, sourceType: "" },
+    { name: "day", type: { kind: "date" }, nullable: true, sourceType: "" },
+    { name: "wall", type: { kind: "timestamp" }, nullable: true, sourceType: "" },
+    { name: "moment", type: { kind: "timestamptz" }, nullable: true, sourceType: "" },
+  ],
+};
+
+const registered = (schema: unknown) => JSON.parse(JSON.stringify(schema)) as AvroRecordSchema;
+const valueJson = registered(valueSchema(table));
+const keyJson = registered(keySchema(table));
+const layout = layoutFromValueSchema(valueJson);
+
+/** The model the sink stages with after creating the table (its actual types as Postgres's). */
+const model: TableModel = {
+  schema: "s",
+  table: "fake_kinds",
+  columns: table.columns.map((column) => ({ name: column.name, type: column.type })),
+  keyColumns: ["id"],
+  warehouseTypes: new Map<string, WarehouseType>([
+    ...table.columns.map((column): [string, WarehouseType] => [
+      foldIdentifier(column.name, "postgres"),
+      warehouseType(column.type, "postgres"),
+    ]),
+    ...metadataColumns.map((name): [string, WarehouseType] => [
+      name,
+      name === "_tributary_deleted"
+        ? { base: "BOOLEAN" }
+        : name.endsWith("_ts") || name.endsWith("_at")
+          ? { base: "TIMESTAMPTZ" }
+          : name === "_tributary_partition"
+            ? { base: "INTEGER" }
+            : name === "_tributary_offset"
+              ? { base: "BIGINT" }
+              : { base: "VARCHAR", length: 255 },
+    ]),
+  ]),
+};
+const writers = binaryFieldWriters(model);
+
+function required<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error("expected a value");
+  return value;
+}
+
+const readers: DirectReaders = {
+  valueSchemaId: VALUE_SCHEMA_ID,
+  keySchemaId: KEY_SCHEMA_ID,
+  scanner: required(compileEnvelopeScanner(valueJson, layout)),
+  image: required(compileImageValuesReader(valueJson, layout)),
+  key: required(compileKeyDecoder(keyJson, keyFieldsFromSchema(keyJson))),
+};
+const generalValue = required(compileValueDecoder(valueJson, layout));
+const generalKey = readers.key;
+
+const encodeValue = eventValueEncoder(layoutOf(table), () => 1_700_000_000_999);
+const encodeKey = required(eventKeyEncoder(layoutOf(table)));
+
+function wire(schemaId: number, encode: (buffer: Buffer, offset: number) => number): Buffer {
+  const buffer = Buffer.alloc(16 * 1024);
+  buffer.writeInt32BE(schemaId, 1);
+  return Buffer.from(buffer.subarray(0, encode(buffer, 5)));
+}
+
+/** A Kafka record of `event` as the capture writes it, at `offset`. */
+function record(event: ChangeEvent, offset: number): KafkaMessage {
+  return {
+    key: wire(KEY_SCHEMA_ID, (buffer, at) => encodeKey(buffer, at, event)),
+    value: wire(VALUE_SCHEMA_ID, (buffer, at) => encodeValue(buffer, at, event)),
+    offset: String(offset),
+  } as KafkaMessage;
+}
+
+function row(id: bigint, overrides: Row = {}): Row {
+  return {
+    id,
+    small: -32_768,
+    mid: 2_147_483_647,
+    price: "-1234567890.05",
+    ratio: -0.5,
+    name: `naïve ünïcödé ${id} 🎉`,
+    code: "ab",
+    flag: true,
+    day: -719_162,
+    wall: 253_402_300_799_000_000,
+    moment: 1_700_000_000_123_456,
+    ...overrides,
+  };
+}
+
+function event(
+  op: ChangeEvent["op"],
+  after: Row | null,
+  sequence: number,
+  changes: Partial<ChangeEvent> = {},
+) {
+  const version = String(sequence).padStart(20, "0");
+  return {
+    table,
+    op,
+    before: null,
+    after,
+    source: { ...postgresSource, version, tsMs: 1_700_000_000_000 + sequence },
+    unavailableColumns: [],
+    ...changes,
+  } satisfies ChangeEvent;
+}
+
+/** The binary COPY data the general path stages for `messages`: decoded rows, deduplicated. */
+function generalCopyData(messages: readonly KafkaMessage[]): Buffer {
+  const rows = messages.map((message) => {
+    const decoded = generalValue.decode(message.value as Buffer, 5);
+    const key = generalKey.decode(message.key as Buffer, 5);
+    return stagedRowOf(decoded, key, { topic: TOPIC, partition: 3, offset: message.offset });
+  });
+  const [segment] = segments(rows, [], table.keyColumns);
+  if (segment?.kind !== "rows") throw new Error("one segment of rows expected");
+  return Buffer.concat([...binaryCopyPieces(model, required(writers), segment.rows, LOADED_AT)]);
+}
+
+function directCopyData(messages: readonly KafkaMessage[]): Buffer | undefined {
+  const batch = scanDirect(messages, readers);
+  const pieces = batch?.encode(model, required(writers), LOADED_AT, TOPIC, 3);
+  return pieces && Buffer.concat(pieces);
+}
+
+describe("the fast path for plain upserts", () => {
+  it("stages the very bytes the general path stages, one row per key", () => {
+    const messages = [
+      event("r", row(1n), 1),
+      event("c", row(2n, { small: null, price: "0.00", name: "", flag: false, wall: null }), 2),
+      event("u", row(1n, { mid: -1, price: "99999999.99", ratio: 1e300 }), 3),
+      event("c", row(9_007_199_254_740_993n, { moment: -62_135_596_800_000_000, code: null }), 4),
+      // the same event twice (a replay inside the batch): the first stays
+      event("u", row(2n, { name: "first" }), 5),
+      event("u", row(2n, { name: "second" }), 5),
+      event("u", row(-(2n ** 63n), { day: 2_932_896 }), 6),
+    ].map((each, index) => record(each, 100 + index));
+
+    const direct = directCopyData(messages);
+    expect(direct).toBeDefined();
+    expect(direct?.toString("hex")).toBe(generalCopyData(messages).toString("hex"));
+    expect(scanDirect(messages, readers)?.rowCount).toBe(4);
+  });
+
+  it("keeps the highest version of a key whatever the order of its records", () => {
+    const messages = [event("u", row(1n, { name: "newest" }), 9), event("u", row(1n, { name: "older" }), 4)];
+    const batch = scanDirect(
+      messages.map((each, index) => record(each, index)),
+      readers,
+    );
+    expect(batch?.rowCount).toBe(1);
+    const data = directCopyData(messages.map((each, index) => record(each, index)));
+    expect(data?.includes(Buffer.from("newest"))).toBe(true);
+    expect(data?.includes(Buffer.from("older"))).toBe(false);
+  });
+
+  it("leaves every other kind of micro-batch to the general path", () => {
+    const upsert = record(event("c", row(1n), 1), 0);
+    const others: [string, KafkaMessage][] = [
+      ["a delete", record(event("d", null, 2, { before: row(1n) }), 1)],
+      [
+        "a truncate",
+        {
+          key: upsert.key,
+          value: wire(VALUE_SCHEMA_ID, (buffer, at) => encodeValue(buffer, at, event("t", null, 2))),
+          offset: "1",
+        } as KafkaMessage,
+      ],
+      ["unavailable columns", record(event("u", row(1n), 2, { unavailableColumns: ["name"] }), 1)],
+      ["a tombstone", { key: upsert.key, value: null, offset: "1" } as KafkaMessage],
+      ["another value schema", { ...upsert, value: withSchemaId(upsert.value as Buffer, 99), offset: "1" }],
+      ["another key schema", { ...upsert, key: withSchemaId(upsert.key as Buffer, 99), offset: "1" }],
+      ["undecodable bytes", { ...upsert, value: (upsert.value as Buffer).subarray(0, 9), offset: "1" }],
+      ["a key that is not its schema's", { ...upsert, key: Buffer.from([0, 0, 0, 0, 8, 0x80]), offset: "1" }],
+    ];
+    expect(scanDirect([upsert], readers)).toBeDefined();
+    for (const [what, other] of others) {
+      expect(scanDirect([upsert, other], readers), what).toBeUndefined();
+    }
+  });
+
+  it("leaves a value the warehouse could not take to the general path, which says why", () => {
+    const tooLong = [record(event("c", row(1n, { code: "abcde" }), 1), 0)];
+    expect(scanDirect(tooLong, readers)).toBeDefined();
+    expect(directCopyData(tooLong)).toBeUndefined();
+    const tooWide = [record(event("c", row(1n, { price: "12345678901.00" }), 1), 0)];
+    expect(directCopyData(tooWide)).toBeUndefined();
+  });
+});
+
+function withSchemaId(bytes: Buffer, schemaId: number): Buffer {
+  const copy = Buffer.from(bytes);
+  copy.writeInt32BE(schemaId, 1);
+  return copy;
+}

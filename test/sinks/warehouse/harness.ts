@@ -138,6 +138,19 @@ export async function counterTotal(metrics: Registry, name: string): Promise<num
   return (await metric.get()).values.reduce((sum, { value }) => sum + value, 0);
 }
 
+/** The sum of a counter's values whose labels include `labels`. */
+export async function counterValue(
+  metrics: Registry,
+  name: string,
+  labels: Readonly<Record<string, string>>,
+): Promise<number> {
+  const metric = metrics.getSingleMetric(name);
+  if (!metric) throw new Error(`no metric ${name}`);
+  return (await metric.get()).values
+    .filter((value) => Object.entries(labels).every(([label, wanted]) => value.labels[label] === wanted))
+    .reduce((sum, { value }) => sum + value, 0);
+}
+
 /** The offsets `groupId` committed for `topic`, by partition ("-1": none yet). */
 export async function committedOffsets(groupId: string, topic: string): Promise<Map<number, string>> {
   const admin = new Kafka({ brokers: [...stack.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();

@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ColumnType } from "../../../src/core/column-type.js";
 import { EnvelopeProducer, type EventInput, tableSpec } from "../../helpers/envelope-producer.js";
 import { eventually, uniqueName } from "../../helpers/stack.js";
-import { checksum, counterTotal, rowsOf, startSink, waitCaughtUp, warehouseClient } from "./harness.js";
+import {
+  checksum,
+  counterTotal,
+  counterValue,
+  rowsOf,
+  startSink,
+  waitCaughtUp,
+  warehouseClient,
+} from "./harness.js";
 
 const int64: ColumnType = { kind: "int64" };
 const text: ColumnType = { kind: "string" };
@@ -53,14 +61,17 @@ function customersTopic(prefix: string) {
 
 const businessColumns = ["id", "name", "balance", "notes"];
 
-/** Upserts over `keys` keys with a delete every 9th event (the next event of the key re-inserts it). */
-function eventSource(keys: number) {
+/**
+ * Upserts over `keys` keys with a delete every `deleteEvery`th event (the next event of the key
+ * re-inserts it); none with 0.
+ */
+function eventSource(keys: number, deleteEvery: number) {
   let sequence = 0;
   return (count: number): EventInput[] =>
     Array.from({ length: count }, () => {
       sequence++;
       return {
-        op: sequence % 9 === 0 ? "d" : sequence <= keys ? "c" : "u",
+        op: deleteEvery > 0 && sequence % deleteEvery === 0 ? "d" : sequence <= keys ? "c" : "u",
         version: sequence,
         row: {
           id: BigInt(sequence % keys),
@@ -165,77 +176,86 @@ describe("the warehouse sink on the local stack (postgres dialect)", () => {
     );
   });
 
-  it("a replay of a middle range of offsets, interleaved with new events, leaves the table as a single clean pass does", async () => {
-    const customers = customersTopic("midreplay");
-    await producer.createTopic(customers.topic, 2);
-    const table = `${customers.source}_customers`;
-    const schema = uniqueName("wh");
-    const groupId = uniqueName("sink_group");
-    const next = eventSource(12);
-    const sent: EventInput[] = [];
-    const send = async (events: EventInput[]) => {
-      sent.push(...events);
-      await producer.send(customers, events);
-    };
+  it.each([
+    ["with deletes", 9, "general"],
+    ["of plain upserts (the fast path)", 0, "direct"],
+  ])(
+    "a replay of a middle range of offsets, interleaved with new events, leaves the table as a single clean pass does: events %s",
+    async (_, deleteEvery, path) => {
+      const customers = customersTopic("midreplay");
+      await producer.createTopic(customers.topic, 2);
+      const table = `${customers.source}_customers`;
+      const schema = uniqueName("wh");
+      const groupId = uniqueName("sink_group");
+      const next = eventSource(12, deleteEvery);
+      const sent: EventInput[] = [];
+      const send = async (events: EventInput[]) => {
+        sent.push(...events);
+        await producer.send(customers, events);
+      };
 
-    await send(next(60));
-    const first = startSink({ topics: [customers.topic], schema, groupId, maxRows: 4 });
-    try {
-      await waitCaughtUp(groupId, [customers.topic]);
-    } finally {
-      await first.stop();
-    }
+      await send(next(60));
+      const first = startSink({ topics: [customers.topic], schema, groupId, maxRows: 4 });
+      try {
+        await waitCaughtUp(groupId, [customers.topic]);
+      } finally {
+        await first.stop();
+      }
 
-    // While the group is stopped: back to the middle of every partition, and new events after.
-    const admin = producer.kafka.admin();
-    await admin.connect();
-    try {
-      const ends = await admin.fetchTopicOffsets(customers.topic);
-      expect(ends.every((end) => Number(end.high) > 4)).toBe(true);
-      await admin.setOffsets({
-        groupId,
-        topic: customers.topic,
-        partitions: ends.map((end) => ({
-          partition: end.partition,
-          offset: String(Math.floor(Number(end.high) / 2)),
-        })),
-      });
-    } finally {
-      await admin.disconnect();
-    }
-    await send(next(20));
-    const replay = startSink({ topics: [customers.topic], schema, groupId, maxRows: 3 });
-    try {
-      await send(next(20)); // while the replayed range is being applied
-      await waitCaughtUp(groupId, [customers.topic]);
-      // More rows than the 40 new events: the replayed range was applied again.
-      expect(await counterTotal(replay.metrics, "tributary_sink_rows_applied_total")).toBeGreaterThan(40);
-    } finally {
-      await replay.stop();
-    }
+      // While the group is stopped: back to the middle of every partition, and new events after.
+      const admin = producer.kafka.admin();
+      await admin.connect();
+      try {
+        const ends = await admin.fetchTopicOffsets(customers.topic);
+        expect(ends.every((end) => Number(end.high) > 4)).toBe(true);
+        await admin.setOffsets({
+          groupId,
+          topic: customers.topic,
+          partitions: ends.map((end) => ({
+            partition: end.partition,
+            offset: String(Math.floor(Number(end.high) / 2)),
+          })),
+        });
+      } finally {
+        await admin.disconnect();
+      }
+      await send(next(20));
+      const replay = startSink({ topics: [customers.topic], schema, groupId, maxRows: 3 });
+      try {
+        await send(next(20)); // while the replayed range is being applied
+        await waitCaughtUp(groupId, [customers.topic]);
+        // More rows than the 40 new events: the replayed range was applied again.
+        expect(await counterTotal(replay.metrics, "tributary_sink_rows_applied_total")).toBeGreaterThan(40);
+        expect(
+          await counterValue(replay.metrics, "tributary_sink_micro_batches_total", { path }),
+        ).toBeGreaterThan(0);
+      } finally {
+        await replay.stop();
+      }
 
-    const cleanSchema = uniqueName("wh_clean");
-    const clean = startSink({ topics: [customers.topic], schema: cleanSchema });
-    try {
-      await waitCaughtUp(clean.groupId, [customers.topic]);
-    } finally {
-      await clean.stop();
-    }
-    const replayed = await checksum(warehouse, schema, table, businessColumns, "id");
-    expect(replayed.rows).toBe(12);
-    expect(replayed).toEqual(await checksum(warehouse, cleanSchema, table, businessColumns, "id"));
+      const cleanSchema = uniqueName("wh_clean");
+      const clean = startSink({ topics: [customers.topic], schema: cleanSchema });
+      try {
+        await waitCaughtUp(clean.groupId, [customers.topic]);
+      } finally {
+        await clean.stop();
+      }
+      const replayed = await checksum(warehouse, schema, table, businessColumns, "id");
+      expect(replayed.rows).toBe(12);
+      expect(replayed).toEqual(await checksum(warehouse, cleanSchema, table, businessColumns, "id"));
 
-    // And both are what the events say: each key's last event; a soft delete keeps the last values.
-    const expected = new Map<string, [string, unknown, boolean]>();
-    for (const event of sent) {
-      const id = String(event.row.id);
-      const deleted = event.op === "d";
-      const name = deleted ? (expected.get(id)?.[1] ?? event.row.name) : event.row.name;
-      expected.set(id, [id, name, deleted]);
-    }
-    const rows = await rowsOf(warehouse, schema, table, "id");
-    expect(rows.map((row) => [row.id, row.name, row._tributary_deleted])).toEqual(
-      [...expected.values()].sort((a, b) => Number(a[0]) - Number(b[0])),
-    );
-  });
+      // And both are what the events say: each key's last event; a soft delete keeps the last values.
+      const expected = new Map<string, [string, unknown, boolean]>();
+      for (const event of sent) {
+        const id = String(event.row.id);
+        const deleted = event.op === "d";
+        const name = deleted ? (expected.get(id)?.[1] ?? event.row.name) : event.row.name;
+        expected.set(id, [id, name, deleted]);
+      }
+      const rows = await rowsOf(warehouse, schema, table, "id");
+      expect(rows.map((row) => [row.id, row.name, row._tributary_deleted])).toEqual(
+        [...expected.values()].sort((a, b) => Number(a[0]) - Number(b[0])),
+      );
+    },
+  );
 });

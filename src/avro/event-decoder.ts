@@ -48,6 +48,7 @@ type ReadValue = (cursor: AvroCursor) => unknown;
 
 const readBoolean: ReadValue = (cursor) => cursor.readBoolean();
 const readInt: ReadValue = (cursor) => cursor.readInt();
+const readLong: ReadValue = (cursor) => cursor.readLong();
 const readInt64: ReadValue = (cursor) => {
   const value = cursor.readLong();
   return typeof value === "bigint" ? value : BigInt(value);
@@ -101,8 +102,19 @@ function nullableBranch(schema: AvroSchema, what: string): AvroSchema {
   return schema[1] as AvroSchema;
 }
 
-/** The reader of one non-null column value written as `writer`: fromAvroValue's representation. */
-function valueReader(type: ColumnType, writer: AvroSchema, what: string): ReadValue {
+/**
+ * How values are read: as rows hold them (fromAvroValue's representation), or for writing them
+ * straight into the warehouse, where an int64 may stay a number (no BigInt per value).
+ */
+type Representation = "row" | "warehouse";
+
+/** The reader of one non-null column value written as `writer`. */
+function valueReader(
+  type: ColumnType,
+  writer: AvroSchema,
+  what: string,
+  representation: Representation = "row",
+): ReadValue {
   const expected = columnAvroType(type).type;
   if (typeNameOf(writer) !== expected) {
     throw new AvroSchemaUnsupported(`${what}: a ${type.kind} column written as ${JSON.stringify(writer)}`);
@@ -115,7 +127,7 @@ function valueReader(type: ColumnType, writer: AvroSchema, what: string): ReadVa
     case "date":
       return readInt;
     case "int64":
-      return readInt64;
+      return representation === "row" ? readInt64 : readLong;
     case "time":
     case "timestamp":
     case "timestamptz":
@@ -196,7 +208,11 @@ class ImagePosition implements ImageReader<number> {
 }
 
 /** The row record of the envelope: its fields must be the layout's columns, each ["null", T]. */
-function rowReaderOf(layout: EnvelopeLayout, record: AvroObjectSchema): RowReader {
+function rowReaderOf(
+  layout: EnvelopeLayout,
+  record: AvroObjectSchema,
+  representation: Representation = "row",
+): RowReader {
   const fields = fieldsOf(record);
   const { columns } = layout.table;
   if (fields.length !== columns.length) throw new AvroSchemaUnsupported("the row is not the layout's");
@@ -204,7 +220,7 @@ function rowReaderOf(layout: EnvelopeLayout, record: AvroObjectSchema): RowReade
     const field = fields[index] as (typeof fields)[number];
     if (field.name !== layout.fieldNames[index])
       throw new AvroSchemaUnsupported("the row is not the layout's");
-    return valueReader(column.type, nullableBranch(field.type, field.name), field.name);
+    return valueReader(column.type, nullableBranch(field.type, field.name), field.name, representation);
   });
   return new RowReader(
     columns.map((column) => column.name),
@@ -392,21 +408,25 @@ function isStringArray(type: AvroSchema): boolean {
   );
 }
 
+/** The readers of a key's fields: the writer's fields must be `fields`, in order. */
+function keyReadersOf(schema: AvroRecordSchema, fields: readonly KeyField[]): ReadValue[] {
+  const writerFields = fieldsOf(schema as unknown as AvroObjectSchema);
+  if (writerFields.length !== fields.length) throw new AvroSchemaUnsupported("the key is not its fields'");
+  return fields.map((field, index) => {
+    const writer = writerFields[index] as (typeof writerFields)[number];
+    if (writer.name !== field.fieldName) throw new AvroSchemaUnsupported("the key is not its fields'");
+    return valueReader(field.type, writer.type, field.fieldName);
+  });
+}
+
 class KeyDecoder implements BodyDecoder<Row> {
   readonly #cursor = new AvroCursor();
   readonly #fields: RowReader;
 
   constructor(schema: AvroRecordSchema, fields: readonly KeyField[]) {
-    const writerFields = fieldsOf(schema as unknown as AvroObjectSchema);
-    if (writerFields.length !== fields.length) throw new AvroSchemaUnsupported("the key is not its fields'");
-    const readers = fields.map((field, index) => {
-      const writer = writerFields[index] as (typeof writerFields)[number];
-      if (writer.name !== field.fieldName) throw new AvroSchemaUnsupported("the key is not its fields'");
-      return valueReader(field.type, writer.type, field.fieldName);
-    });
     this.#fields = new RowReader(
       fields.map((field) => field.name),
-      readers,
+      keyReadersOf(schema, fields),
       false,
     );
   }
@@ -417,6 +437,25 @@ class KeyDecoder implements BodyDecoder<Row> {
     const key = this.#fields.read(cursor);
     cursor.finish();
     return key;
+  }
+}
+
+/** Checks that a key decodes, skipping its fields instead of reading them (no row, no values). */
+class KeyChecker implements BodyDecoder<void> {
+  readonly #cursor = new AvroCursor();
+  readonly #skip: Skip;
+
+  constructor(schema: AvroRecordSchema, fields: readonly KeyField[]) {
+    keyReadersOf(schema, fields); // the key decoder's checks of the schema
+    const types = new AvroTypes(schema as unknown as AvroSchema);
+    this.#skip = types.skip(schema as unknown as AvroSchema, undefined);
+  }
+
+  decode(buffer: Buffer, offset: number): void {
+    const cursor = this.#cursor;
+    cursor.start(buffer, offset);
+    this.#skip(cursor);
+    cursor.finish();
   }
 }
 
@@ -460,7 +499,10 @@ export function compileEnvelopeScanner(
 
 /** Reads the column values of a row image found by an envelope scanner. */
 export interface ImageValuesReader {
-  /** The image starting at `position` of `buffer`, into `values` in the layout's column order. */
+  /**
+   * The image starting at `position` of `buffer`, into `values` in the layout's column order, as
+   * rows hold them except int64s: a number when it is a safe integer.
+   */
   read(buffer: Buffer, position: number, values: unknown[]): void;
 }
 
@@ -473,7 +515,7 @@ export function compileImageValuesReader(
     const types = new AvroTypes(schema as unknown as AvroSchema);
     const namespace = innerNamespace(schema, undefined);
     const after = schema.fields.find((field) => field.name === "after")?.type as AvroSchema;
-    const rows = rowReaderOf(layout, imageRecord(types, after, namespace));
+    const rows = rowReaderOf(layout, imageRecord(types, after, namespace), "warehouse");
     const cursor = new AvroCursor();
     return {
       read(buffer: Buffer, position: number, values: unknown[]): void {
@@ -483,6 +525,14 @@ export function compileImageValuesReader(
       },
     };
   });
+}
+
+/** Whether keys written with `schema` decode, without decoding them; undefined as the decoder. */
+export function compileKeyChecker(
+  schema: AvroRecordSchema,
+  fields: readonly KeyField[],
+): BodyDecoder<void> | undefined {
+  return unlessUnsupported(() => new KeyChecker(schema, fields));
 }
 
 /** The compiled decoder of keys written with `schema` (decodeKey's row), or undefined. */

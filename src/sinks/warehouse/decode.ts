@@ -20,6 +20,7 @@ import {
   type BodyDecoder,
   compileEnvelopeScanner,
   compileImageValuesReader,
+  compileKeyChecker,
   compileKeyDecoder,
   compileValueDecoder,
   type SinkEvent,
@@ -63,6 +64,8 @@ interface WriterSchema {
   key?: BodyDecoder<Row>;
   /** The fast path's readers of its values (direct-rows.ts); null when it has none. */
   direct?: Pick<DirectReaders, "scanner" | "image"> | null;
+  /** The fast path's check of its keys; null when it has none. */
+  keyCheck?: BodyDecoder<void> | null;
 }
 
 const ops: ReadonlySet<string> = new Set(["c", "u", "d", "r", "t"]);
@@ -247,12 +250,15 @@ export class RecordDecoder {
       }
     }
     if (!valueSchema.direct) return undefined;
-    try {
-      keySchema.key ??= keyDecoderOf(keySchema);
-    } catch {
-      return undefined;
+    if (keySchema.keyCheck === undefined) {
+      try {
+        keySchema.keyCheck = compileKeyChecker(keySchema.json, keyFieldsFromSchema(keySchema.json)) ?? null;
+      } catch {
+        keySchema.keyCheck = null; // not a key: the general path says so, record by record
+      }
     }
-    return { ...valueSchema.direct, key: keySchema.key, valueSchemaId, keySchemaId };
+    if (!keySchema.keyCheck) return undefined;
+    return { ...valueSchema.direct, key: keySchema.keyCheck, valueSchemaId, keySchemaId };
   }
 
   /** Fetches the writer schema of `buffer` from the registry. */

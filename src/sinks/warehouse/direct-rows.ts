@@ -16,7 +16,7 @@
 import type { KafkaMessage } from "kafkajs";
 import type { BodyDecoder, EnvelopeOf, ImageValuesReader } from "../../avro/event-decoder.js";
 import { WIRE_HEADER_BYTES } from "../../avro/wire-writer.js";
-import type { ColumnSpec, Op, Row, TableSpec } from "../../core/change-event.js";
+import type { ColumnSpec, Op, TableSpec } from "../../core/change-event.js";
 import { BinaryCopyWriter } from "./binary-copy-writer.js";
 import { type FieldWriter, metadataFieldsWriter } from "./copy-binary.js";
 import type { TableModel } from "./sql.js";
@@ -29,8 +29,8 @@ export interface DirectReaders {
   /** The envelope with only where its image starts. */
   readonly scanner: BodyDecoder<EnvelopeOf<number>>;
   readonly image: ImageValuesReader;
-  /** Decodes the key: a key the general path would refuse is not taken here either. */
-  readonly key: BodyDecoder<Row>;
+  /** Checks that the key decodes: a key the general path would refuse is not taken here either. */
+  readonly key: BodyDecoder<void>;
 }
 
 const upserts: ReadonlySet<Op> = new Set(["c", "u", "r"]);

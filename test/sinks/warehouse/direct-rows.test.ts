@@ -11,6 +11,7 @@ import {
 import {
   compileEnvelopeScanner,
   compileImageValuesReader,
+  compileKeyChecker,
   compileKeyDecoder,
   compileValueDecoder,
 } from "../../../src/avro/event-decoder.js";
@@ -93,10 +94,10 @@ const readers: DirectReaders = {
   keySchemaId: KEY_SCHEMA_ID,
   scanner: required(compileEnvelopeScanner(valueJson, layout)),
   image: required(compileImageValuesReader(valueJson, layout)),
-  key: required(compileKeyDecoder(keyJson, keyFieldsFromSchema(keyJson))),
+  key: required(compileKeyChecker(keyJson, keyFieldsFromSchema(keyJson))),
 };
 const generalValue = required(compileValueDecoder(valueJson, layout));
-const generalKey = readers.key;
+const generalKey = required(compileKeyDecoder(keyJson, keyFieldsFromSchema(keyJson)));
 
 const encodeValue = eventValueEncoder(layoutOf(table), () => 1_700_000_000_999);
 const encodeKey = required(eventKeyEncoder(layoutOf(table)));

@@ -22,6 +22,7 @@ import {
 } from "./copy-binary.js";
 import { copyPieces } from "./copy-rows.js";
 import { copyStaged } from "./copy-text.js";
+import { DirectRowRefused } from "./direct-rows.js";
 import { foldIdentifier } from "./identifier.js";
 import {
   type DeleteMode,
@@ -142,6 +143,23 @@ export function mergeStatements(
 
 async function run(client: pg.PoolClient, statement: Statement): Promise<void> {
   await client.query(statement.text, statement.values as unknown[]);
+}
+
+const COMMIT: Statement = { text: "COMMIT", values: [] };
+
+/** Runs `statements` in order; those without parameters that follow each other in one round trip. */
+async function runBatched(client: pg.PoolClient, statements: readonly Statement[]): Promise<void> {
+  let batched: string[] = [];
+  for (const statement of statements) {
+    if (statement.values.length === 0) {
+      batched.push(statement.text);
+      continue;
+    }
+    if (batched.length > 0) await client.query(batched.join(";\n"));
+    batched = [];
+    await run(client, statement);
+  }
+  if (batched.length > 0) await client.query(batched.join(";\n"));
 }
 
 export interface ApplierOptions {
@@ -277,39 +295,41 @@ export class BatchApplier {
   }
 
   /**
-   * Applies a batch already encoded as binary COPY data (direct-rows.ts; `encode` gets the load
-   * time) in one transaction, as apply() would its rows. False, with nothing applied, when the
-   * batch needs the general path: a value `encode` leaves to it, a staging table of other types,
-   * data the warehouse refuses. Outages and other errors are thrown, as by apply().
+   * Applies a batch of the fast path (direct-rows.ts) in one transaction, with the statements
+   * apply() runs for rows: `copyPieces` gives its binary COPY data for `model`, encoded as the COPY
+   * takes it. The statements go in four round trips, not one each: between round trips the
+   * warehouse waits for the sink's event loop. False, with nothing applied, when the batch needs
+   * the general path: a row the pieces refuse, a staging table of other types, data the
+   * warehouse refuses. Outages and other errors are thrown, as by apply().
    */
-  async applyEncoded(
+  async applyDirect(
     model: TableModel,
-    encode: (loadedAtMicros: number) => readonly Buffer[] | undefined,
+    copyPieces: (loadedAtMicros: number) => Iterable<Buffer>,
   ): Promise<boolean> {
     const { dialect, deletes } = this.#options;
-    const loadedAtMicros = Date.now() * 1000;
-    const pieces = encode(loadedAtMicros);
-    if (!pieces || dialect !== "postgres") return false;
+    if (dialect !== "postgres") return false;
     const client = await this.#options.pool.connect();
     let failure: unknown;
     try {
-      await client.query("BEGIN");
-      await run(client, createStaging(model, dialect));
-      if (!(await this.#stagingMatches(client, model))) {
+      const loadedAtMicros = Date.now() * 1000;
+      const prepare = ["BEGIN", createStaging(model, dialect).text, stagingColumnTypes(model).text];
+      const prepared = (await client.query(prepare.join(";\n"))) as unknown as pg.QueryResult[];
+      const types = prepared.at(-1)?.rows as { attname: string; oid: number }[];
+      if (!stagingTypesMatch(model, types)) {
         await client.query("ROLLBACK");
         return false;
       }
       await pipeline(
-        Readable.from(pieces, { objectMode: false }),
+        Readable.from(copyPieces(loadedAtMicros), { objectMode: false }),
         client.query(copyFrom(copyStagedBinary(model))),
       );
-      for (const statement of mergeStatements(model, [], dialect, deletes)) await run(client, statement);
-      await client.query("COMMIT");
+      await runBatched(client, [...mergeStatements(model, [], dialect, deletes), COMMIT]);
       return true;
     } catch (error) {
       failure = error;
       await client.query("ROLLBACK").catch(() => undefined);
-      if (binaryRefused(error) || warehouseAction(error) === "dead-letter") return false;
+      if (error instanceof DirectRowRefused || binaryRefused(error)) return false;
+      if (warehouseAction(error) === "dead-letter") return false;
       throw error;
     } finally {
       client.release(failure instanceof Error ? failure : undefined);

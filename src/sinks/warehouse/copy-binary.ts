@@ -221,11 +221,16 @@ const typeOids: Readonly<Record<string, number>> = {
   TIMESTAMPTZ: 1184,
 };
 
-/** The staging table's columns and their type OIDs, in the transaction that created it. */
+/**
+ * The staging table's columns and their type OIDs, in the transaction that created it. Without
+ * parameters, so that it can go with other statements in one round trip: the staging table's
+ * name is one of two constants (sql.ts stagingTableName), never a source's name.
+ */
 export function stagingColumnTypes(model: TableModel): Statement {
+  const name = quoteIdentifier(stagingTableName(model, "postgres"), "postgres");
   return {
-    text: "SELECT attname, atttypid::int AS oid FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
-    values: [quoteIdentifier(stagingTableName(model, "postgres"), "postgres")],
+    text: `SELECT attname, atttypid::int AS oid FROM pg_attribute WHERE attrelid = '${name}'::regclass AND attnum > 0 AND NOT attisdropped`,
+    values: [],
   };
 }
 

@@ -6,13 +6,14 @@
  * A micro-batch is direct when every record is an insert, update or snapshot read carrying its
  * after image and no unavailable column, all written with one value schema and one key schema.
  * Deduplication then needs only each record's key bytes and version (scanDirect). The images are
- * read when the batch is encoded (DirectBatch.encode), with the general path's own value readers,
+ * read as the COPY takes them (DirectBatch.copyPieces), with the general path's own value readers,
  * value checks and field writers, so the warehouse gets the same bytes.
  *
  * Anything else leaves the micro-batch to the general path (batch.ts, apply.ts): deletes,
  * tombstones, truncates, unavailable columns, undecodable records, a value with a problem, a
- * warehouse that refuses the data. Pure.
+ * warehouse that refuses the data.
  */
+import { setImmediate } from "node:timers/promises";
 import type { KafkaMessage } from "kafkajs";
 import type { BodyDecoder, EnvelopeOf, ImageValuesReader } from "../../avro/event-decoder.js";
 import { WIRE_HEADER_BYTES } from "../../avro/wire-writer.js";
@@ -34,6 +35,9 @@ export interface DirectReaders {
 }
 
 const upserts: ReadonlySet<Op> = new Set(["c", "u", "r"]);
+
+/** Records scanned between two turns of the event loop. */
+const SCAN_SLICE = 1000;
 
 function schemaIdOf(bytes: Buffer | null): number | undefined {
   if (bytes === null || bytes.length < WIRE_HEADER_BYTES || bytes[0] !== 0) return undefined;
@@ -97,19 +101,20 @@ export class DirectBatch {
 
   /**
    * The binary COPY data of the rows for `model` (whose columns are this batch's) with `writers`
-   * (binaryFieldWriters of it), or undefined when a value has a problem or a key column no value:
-   * the general path then says which record and why.
+   * (binaryFieldWriters of it), in pieces of about 256 KB, encoded as the COPY takes them. Throws
+   * DirectRowRefused at a value with a problem or a key column without a value: the general path
+   * then says which record and why.
    */
-  encode(
+  *copyPieces(
     model: TableModel,
     writers: readonly FieldWriter[],
     loadedAtMicros: number,
     topic: string,
     partition: number,
-  ): Buffer[] | undefined {
+  ): Generator<Buffer> {
     const layout = this.table.columns;
     const indexes = model.columns.map((column) => layout.findIndex((other) => other.name === column.name));
-    if (indexes.some((index) => index === -1)) return undefined;
+    if (indexes.some((index) => index === -1)) throw new DirectRowRefused("the model has other columns");
     const keys = new Set(model.keyColumns);
     const isKey = model.columns.map((column) => keys.has(column.name));
     const types = model.columns.map((column) => column.type);
@@ -117,7 +122,6 @@ export class DirectBatch {
     const writeMetadata = metadataFieldsWriter(writers, sourceCount, loadedAtMicros);
     const values: unknown[] = new Array(layout.length);
     const writer = new BinaryCopyWriter();
-    const pieces: Buffer[] = [];
     writer.header();
     for (let row = 0; row < this.#records.length; row++) {
       const message = this.#messages[this.#records[row] as number] as KafkaMessage;
@@ -126,9 +130,9 @@ export class DirectBatch {
       for (let column = 0; column < sourceCount; column++) {
         const value = values[indexes[column] as number];
         if (value === null || value === undefined) {
-          if (isKey[column]) return undefined;
+          if (isKey[column]) throw new DirectRowRefused("a key column has no value");
         } else if (valueProblem(types[column] as ColumnSpec["type"], value, "postgres") !== undefined) {
-          return undefined;
+          throw new DirectRowRefused("a value has a problem");
         }
         (writers[column] as FieldWriter)(writer, value);
       }
@@ -142,26 +146,31 @@ export class DirectBatch {
         partition,
         message.offset,
       );
-      if (writer.hasFull) pieces.push(...writer.takeFull());
+      if (writer.hasFull) yield* writer.takeFull();
     }
     writer.trailer();
-    pieces.push(...writer.takeFull(), writer.rest());
-    return pieces;
+    yield* writer.takeFull();
+    yield writer.rest();
   }
 }
+
+/** A row the fast path leaves to the general path (which finds it again and says why). */
+export class DirectRowRefused extends Error {}
 
 /**
  * The chunk as a direct batch, deduplicated by key, or undefined when any record is not a plain
  * upsert of `readers`' schemas (then the general path takes the whole chunk).
  */
-export function scanDirect(
+export async function scanDirect(
   messages: readonly KafkaMessage[],
   readers: DirectReaders,
-): DirectBatch | undefined {
+): Promise<DirectBatch | undefined> {
   let batch: DirectBatch | undefined;
   /** The slot of each key's row, by the key's bytes: one key schema, so equal keys, equal bytes. */
   const slots = new Map<string, number>();
   for (let record = 0; record < messages.length; record++) {
+    // The warehouse transactions in flight wait for the event loop between their statements.
+    if (record % SCAN_SLICE === SCAN_SLICE - 1) await setImmediate();
     const { key, value } = messages[record] as KafkaMessage;
     if (schemaIdOf(value) !== readers.valueSchemaId || schemaIdOf(key) !== readers.keySchemaId) {
       return undefined;

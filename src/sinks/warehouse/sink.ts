@@ -291,7 +291,7 @@ export class WarehouseSink {
     const ids = chunkSchemaIds(chunk.messages);
     const readers = ids && this.#decoder.directReaders(ids.valueSchemaId, ids.keySchemaId);
     if (!readers) return false;
-    const batch = await this.#decodeInTurn(async () => scanDirect(chunk.messages, readers));
+    const batch = await this.#decodeInTurn(() => scanDirect(chunk.messages, readers));
     if (!batch) return false;
     const table = this.#tableOf(chunk.topic, batch.table);
     const applied = await this.#exclusive(table.name, async () => {
@@ -304,8 +304,8 @@ export class WarehouseSink {
       if (!writers) return false;
       return this.#retrying(
         () =>
-          this.#applier.applyEncoded(model, (loadedAtMicros) =>
-            batch.encode(model, writers, loadedAtMicros, chunk.topic, chunk.partition),
+          this.#applier.applyDirect(model, (loadedAtMicros) =>
+            batch.copyPieces(model, writers, loadedAtMicros, chunk.topic, chunk.partition),
           ),
         context,
       );

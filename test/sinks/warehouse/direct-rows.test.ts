@@ -19,7 +19,11 @@ import { eventKeyEncoder, eventValueEncoder } from "../../../src/avro/event-enco
 import type { ChangeEvent, Row, TableSpec } from "../../../src/core/change-event.js";
 import { segments, stagedRowOf } from "../../../src/sinks/warehouse/batch.js";
 import { binaryCopyPieces, binaryFieldWriters } from "../../../src/sinks/warehouse/copy-binary.js";
-import { type DirectReaders, scanDirect } from "../../../src/sinks/warehouse/direct-rows.js";
+import {
+  type DirectReaders,
+  DirectRowRefused,
+  scanDirect,
+} from "../../../src/sinks/warehouse/direct-rows.js";
 import { foldIdentifier } from "../../../src/sinks/warehouse/identifier.js";
 import { metadataColumns, type TableModel } from "../../../src/sinks/warehouse/sql.js";
 import { type WarehouseType, warehouseType } from "../../../src/sinks/warehouse/typemap.js";
@@ -164,14 +168,14 @@ function generalCopyData(messages: readonly KafkaMessage[]): Buffer {
   return Buffer.concat([...binaryCopyPieces(model, required(writers), segment.rows, LOADED_AT)]);
 }
 
-function directCopyData(messages: readonly KafkaMessage[]): Buffer | undefined {
-  const batch = scanDirect(messages, readers);
-  const pieces = batch?.encode(model, required(writers), LOADED_AT, TOPIC, 3);
-  return pieces && Buffer.concat(pieces);
+/** The fast path's binary COPY data for `messages`, or why it refused them. */
+async function directCopyData(messages: readonly KafkaMessage[]): Promise<Buffer | undefined> {
+  const batch = await scanDirect(messages, readers);
+  return batch && Buffer.concat([...batch.copyPieces(model, required(writers), LOADED_AT, TOPIC, 3)]);
 }
 
 describe("the fast path for plain upserts", () => {
-  it("stages the very bytes the general path stages, one row per key", () => {
+  it("stages the very bytes the general path stages, one row per key", async () => {
     const messages = [
       event("r", row(1n), 1),
       event("c", row(2n, { small: null, price: "0.00", name: "", flag: false, wall: null }), 2),
@@ -183,25 +187,22 @@ describe("the fast path for plain upserts", () => {
       event("u", row(-(2n ** 63n), { day: 2_932_896 }), 6),
     ].map((each, index) => record(each, 100 + index));
 
-    const direct = directCopyData(messages);
+    const direct = await directCopyData(messages);
     expect(direct).toBeDefined();
     expect(direct?.toString("hex")).toBe(generalCopyData(messages).toString("hex"));
-    expect(scanDirect(messages, readers)?.rowCount).toBe(4);
+    expect((await scanDirect(messages, readers))?.rowCount).toBe(4);
   });
 
-  it("keeps the highest version of a key whatever the order of its records", () => {
+  it("keeps the highest version of a key whatever the order of its records", async () => {
     const messages = [event("u", row(1n, { name: "newest" }), 9), event("u", row(1n, { name: "older" }), 4)];
-    const batch = scanDirect(
-      messages.map((each, index) => record(each, index)),
-      readers,
-    );
-    expect(batch?.rowCount).toBe(1);
-    const data = directCopyData(messages.map((each, index) => record(each, index)));
+    const records = messages.map((each, index) => record(each, index));
+    expect((await scanDirect(records, readers))?.rowCount).toBe(1);
+    const data = await directCopyData(records);
     expect(data?.includes(Buffer.from("newest"))).toBe(true);
     expect(data?.includes(Buffer.from("older"))).toBe(false);
   });
 
-  it("leaves every other kind of micro-batch to the general path", () => {
+  it("leaves every other kind of micro-batch to the general path", async () => {
     const upsert = record(event("c", row(1n), 1), 0);
     const others: [string, KafkaMessage][] = [
       ["a delete", record(event("d", null, 2, { before: row(1n) }), 1)],
@@ -220,18 +221,18 @@ describe("the fast path for plain upserts", () => {
       ["undecodable bytes", { ...upsert, value: (upsert.value as Buffer).subarray(0, 9), offset: "1" }],
       ["a key that is not its schema's", { ...upsert, key: Buffer.from([0, 0, 0, 0, 8, 0x80]), offset: "1" }],
     ];
-    expect(scanDirect([upsert], readers)).toBeDefined();
+    expect(await scanDirect([upsert], readers)).toBeDefined();
     for (const [what, other] of others) {
-      expect(scanDirect([upsert, other], readers), what).toBeUndefined();
+      expect(await scanDirect([upsert, other], readers), what).toBeUndefined();
     }
   });
 
-  it("leaves a value the warehouse could not take to the general path, which says why", () => {
+  it("leaves a value the warehouse could not take to the general path, which says why", async () => {
     const tooLong = [record(event("c", row(1n, { code: "abcde" }), 1), 0)];
-    expect(scanDirect(tooLong, readers)).toBeDefined();
-    expect(directCopyData(tooLong)).toBeUndefined();
+    expect(await scanDirect(tooLong, readers)).toBeDefined();
+    await expect(directCopyData(tooLong)).rejects.toThrow(DirectRowRefused);
     const tooWide = [record(event("c", row(1n, { price: "12345678901.00" }), 1), 0)];
-    expect(directCopyData(tooWide)).toBeUndefined();
+    await expect(directCopyData(tooWide)).rejects.toThrow(DirectRowRefused);
   });
 });
 

@@ -147,21 +147,6 @@ async function run(client: pg.PoolClient, statement: Statement): Promise<void> {
 
 const COMMIT: Statement = { text: "COMMIT", values: [] };
 
-/** Runs `statements` in order; those without parameters that follow each other in one round trip. */
-async function runBatched(client: pg.PoolClient, statements: readonly Statement[]): Promise<void> {
-  let batched: string[] = [];
-  for (const statement of statements) {
-    if (statement.values.length === 0) {
-      batched.push(statement.text);
-      continue;
-    }
-    if (batched.length > 0) await client.query(batched.join(";\n"));
-    batched = [];
-    await run(client, statement);
-  }
-  if (batched.length > 0) await client.query(batched.join(";\n"));
-}
-
 export interface ApplierOptions {
   readonly pool: pg.Pool;
   readonly dialect: Dialect;
@@ -252,10 +237,41 @@ export class BatchApplier {
   }
 
   /** Binary COPY only into the column types its writers were chosen for (copy-binary.ts). */
-  async #stagingMatches(client: pg.PoolClient, model: TableModel): Promise<boolean> {
-    const query = stagingColumnTypes(model);
-    const result = await client.query<{ attname: string; oid: number }>(query.text, [...query.values]);
-    return stagingTypesMatch(model, result.rows);
+  /**
+   * Creates the staging table (after `BEGIN` with `begin`); with `binary`, also reads its column
+   * types, in the same round trip: true when they are those binary COPY was chosen for.
+   */
+  async #createStaging(client: pg.PoolClient, model: TableModel, binary: boolean, begin = false) {
+    const statements = [...(begin ? ["BEGIN"] : []), createStaging(model, this.#options.dialect).text];
+    if (!binary) {
+      await client.query(statements.join(";\n"));
+      return false;
+    }
+    statements.push(stagingColumnTypes(model).text);
+    const results = (await client.query(statements.join(";\n"))) as unknown as pg.QueryResult[];
+    return stagingTypesMatch(model, results.at(-1)?.rows ?? []);
+  }
+
+  /**
+   * Runs `statements` in order. On Postgres those without parameters that follow each other go in
+   * one round trip: between round trips the warehouse waits for the sink's event loop.
+   */
+  async #runAll(client: pg.PoolClient, statements: readonly Statement[]): Promise<void> {
+    if (this.#options.dialect !== "postgres") {
+      for (const statement of statements) await run(client, statement);
+      return;
+    }
+    let batched: string[] = [];
+    for (const statement of statements) {
+      if (statement.values.length === 0) {
+        batched.push(statement.text);
+        continue;
+      }
+      if (batched.length > 0) await client.query(batched.join(";\n"));
+      batched = [];
+      await run(client, statement);
+    }
+    if (batched.length > 0) await client.query(batched.join(";\n"));
   }
 
   /** All segments in one transaction; a failure rolls everything back and is thrown. */
@@ -276,12 +292,9 @@ export class BatchApplier {
           await this.#truncate(client, model, segment.truncate, loadedAt);
           continue;
         }
-        await run(client, createStaging(model, dialect));
-        const writers = binary && (await this.#stagingMatches(client, model)) ? binary : undefined;
-        await this.#loadStaging(client, model, segment.rows, loadedAtMicros, writers);
-        for (const statement of mergeStatements(model, segment.rows, dialect, deletes)) {
-          await run(client, statement);
-        }
+        const binaryFits = await this.#createStaging(client, model, binary !== undefined);
+        await this.#loadStaging(client, model, segment.rows, loadedAtMicros, binaryFits ? binary : undefined);
+        await this.#runAll(client, mergeStatements(model, segment.rows, dialect, deletes));
       }
       await client.query("COMMIT");
     } catch (error) {
@@ -312,10 +325,7 @@ export class BatchApplier {
     let failure: unknown;
     try {
       const loadedAtMicros = Date.now() * 1000;
-      const prepare = ["BEGIN", createStaging(model, dialect).text, stagingColumnTypes(model).text];
-      const prepared = (await client.query(prepare.join(";\n"))) as unknown as pg.QueryResult[];
-      const types = prepared.at(-1)?.rows as { attname: string; oid: number }[];
-      if (!stagingTypesMatch(model, types)) {
+      if (!(await this.#createStaging(client, model, true, true))) {
         await client.query("ROLLBACK");
         return false;
       }
@@ -323,7 +333,7 @@ export class BatchApplier {
         Readable.from(copyPieces(loadedAtMicros), { objectMode: false }),
         client.query(copyFrom(copyStagedBinary(model))),
       );
-      await runBatched(client, [...mergeStatements(model, [], dialect, deletes), COMMIT]);
+      await this.#runAll(client, [...mergeStatements(model, [], dialect, deletes), COMMIT]);
       return true;
     } catch (error) {
       failure = error;

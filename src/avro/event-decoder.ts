@@ -49,6 +49,11 @@ type ReadValue = (cursor: AvroCursor) => unknown;
 const readBoolean: ReadValue = (cursor) => cursor.readBoolean();
 const readInt: ReadValue = (cursor) => cursor.readInt();
 const readLong: ReadValue = (cursor) => cursor.readLong();
+const readStringPosition: ReadValue = (cursor) => {
+  const position = cursor.position;
+  cursor.skipBytes();
+  return position;
+};
 const readInt64: ReadValue = (cursor) => {
   const value = cursor.readLong();
   return typeof value === "bigint" ? value : BigInt(value);
@@ -145,8 +150,17 @@ function valueReader(
       return arrayReader(valueReader(type.items, items, `${what} items`));
     }
     default:
-      return readString;
+      return representation === "warehouse" && readsTextAsPosition(type) ? readStringPosition : readString;
   }
+}
+
+/**
+ * Whether the warehouse representation of a column of `type` is where its Avro string starts
+ * (length, then UTF-8) instead of a string: text without a maximum length is copied into the
+ * warehouse's binary COPY as the very bytes, with nothing to check.
+ */
+export function readsTextAsPosition(type: ColumnType): boolean {
+  return (type.kind === "string" && type.maxLength === undefined) || type.kind === "text";
 }
 
 /** Reads a present row image (the record after its union branch). */
@@ -501,7 +515,8 @@ export function compileEnvelopeScanner(
 export interface ImageValuesReader {
   /**
    * The image starting at `position` of `buffer`, into `values` in the layout's column order, as
-   * rows hold them except int64s: a number when it is a safe integer.
+   * rows hold them except int64s (a number when it is a safe integer) and text without a maximum
+   * length (where its Avro string starts in `buffer`: readsTextAsPosition).
    */
   read(buffer: Buffer, position: number, values: unknown[]): void;
 }

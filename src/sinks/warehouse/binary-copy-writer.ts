@@ -130,6 +130,17 @@ export class BinaryCopyWriter extends PieceWriter {
     this.length = start + bytes;
   }
 
+  /** UTF-8 bytes of `source` as a text field, as text() writes the string they encode. */
+  utf8(source: Buffer, start: number, length: number): void {
+    this.reserve(4 + length);
+    const at = this.buffer.writeInt32BE(length, this.length);
+    if (length <= SHORT_TEXT) {
+      const buffer = this.buffer;
+      for (let index = 0; index < length; index++) buffer[at + index] = source[start + index] as number;
+    } else source.copy(this.buffer, at, start, start + length);
+    this.length = at + length;
+  }
+
   /**
    * Decimal text ([-+]digits[.digits]) as a numeric: base-10000 digits aligned at the point,
    * without leading or trailing zero digits, the weight of the first, and the digits after the

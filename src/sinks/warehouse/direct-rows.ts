@@ -15,7 +15,13 @@
  */
 import { setImmediate } from "node:timers/promises";
 import type { KafkaMessage } from "kafkajs";
-import type { BodyDecoder, EnvelopeOf, ImageValuesReader } from "../../avro/event-decoder.js";
+import { AvroCursor } from "../../avro/binary-decoder.js";
+import {
+  type BodyDecoder,
+  type EnvelopeOf,
+  type ImageValuesReader,
+  readsTextAsPosition,
+} from "../../avro/event-decoder.js";
 import { WIRE_HEADER_BYTES } from "../../avro/wire-writer.js";
 import type { ColumnSpec, Op, TableSpec } from "../../core/change-event.js";
 import { BinaryCopyWriter } from "./binary-copy-writer.js";
@@ -118,6 +124,8 @@ export class DirectBatch {
     const keys = new Set(model.keyColumns);
     const isKey = model.columns.map((column) => keys.has(column.name));
     const types = model.columns.map((column) => column.type);
+    const textBytes = types.map(readsTextAsPosition);
+    const strings = new AvroCursor();
     const sourceCount = model.columns.length;
     const writeMetadata = metadataFieldsWriter(writers, sourceCount, loadedAtMicros);
     const values: unknown[] = new Array(layout.length);
@@ -131,6 +139,13 @@ export class DirectBatch {
         const value = values[indexes[column] as number];
         if (value === null || value === undefined) {
           if (isKey[column]) throw new DirectRowRefused("a key column has no value");
+        } else if (textBytes[column]) {
+          // Text's only writer is text(): the same UTF-8, copied instead of decoded and encoded.
+          strings.start(message.value as Buffer, value as number);
+          const length = strings.readLength();
+          writer.utf8(strings.buffer, strings.position, length);
+          strings.detach();
+          continue;
         } else if (valueProblem(types[column] as ColumnSpec["type"], value, "postgres") !== undefined) {
           throw new DirectRowRefused("a value has a problem");
         }

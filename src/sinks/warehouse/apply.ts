@@ -236,10 +236,10 @@ export class BatchApplier {
     await run(client, storeTruncateVersion(model, dialect, mark.version, storedVersion !== undefined));
   }
 
-  /** Binary COPY only into the column types its writers were chosen for (copy-binary.ts). */
   /**
    * Creates the staging table (after `BEGIN` with `begin`); with `binary`, also reads its column
-   * types, in the same round trip: true when they are those binary COPY was chosen for.
+   * types, in the same round trip: true when they are those binary COPY was chosen for (binary
+   * COPY goes only into those, copy-binary.ts).
    */
   async #createStaging(client: pg.PoolClient, model: TableModel, binary: boolean, begin = false) {
     const statements = [...(begin ? ["BEGIN"] : []), createStaging(model, this.#options.dialect).text];

@@ -6,8 +6,9 @@
  * A micro-batch is direct when every record is an insert, update or snapshot read carrying its
  * after image and no unavailable column, all written with one value schema and one key schema.
  * Deduplication then needs only each record's key bytes and version (scanDirect). The images are
- * read as the COPY takes them (DirectBatch.copyPieces), with the general path's own value readers,
- * value checks and field writers, so the warehouse gets the same bytes.
+ * read as the COPY takes them (DirectBatch.copyPieces) with the general path's value readers,
+ * value checks and field writers, except that int64s stay numbers and text is copied as its UTF-8
+ * bytes: the warehouse gets the very bytes of the general path (the tests compare them).
  *
  * Anything else leaves the micro-batch to the general path (batch.ts, apply.ts): deletes,
  * tombstones, truncates, unavailable columns, undecodable records, a value with a problem, a

@@ -3,16 +3,17 @@
  * row image goes from its Avro bytes straight into binary COPY fields, with no row object per
  * record (building, keeping and collecting those objects was most of the sink's CPU).
  *
- * A micro-batch is direct when every record is an insert, update or snapshot read carrying its
- * after image and no unavailable column, all written with one value schema and one key schema.
- * Deduplication then needs only each record's key bytes and version (scanDirect). The images are
+ * The fast path takes the keys of a micro-batch whose records are all inserts, updates or snapshot
+ * reads carrying their after image and no unavailable column; the other keys' records (deletes,
+ * tombstones, unchanged TOAST) go to the general path, which applies them after. Deduplication
+ * then needs only each record's key bytes and version (scanDirect). The images are
  * read as the COPY takes them (DirectBatch.copyPieces) with the general path's value readers,
  * value checks and field writers, except that int64s stay numbers and text is copied as its UTF-8
  * bytes: the warehouse gets the very bytes of the general path (the tests compare them).
  *
- * Anything else leaves the micro-batch to the general path (batch.ts, apply.ts): deletes,
- * tombstones, truncates, unavailable columns, undecodable records, a value with a problem, a
- * warehouse that refuses the data.
+ * Anything else leaves the whole micro-batch to the general path (batch.ts, apply.ts): a truncate,
+ * records of other schemas, undecodable records, a value with a problem, a warehouse that refuses
+ * the data.
  */
 import { setImmediate } from "node:timers/promises";
 import type { KafkaMessage } from "kafkajs";
@@ -91,19 +92,13 @@ export class DirectBatch {
     return this.#records.length;
   }
 
-  /** Adds a row, or replaces row `slot` (the key's row so far); returns its slot. */
-  keep(slot: number | undefined, record: number, envelope: EnvelopeOf<number>, position: number): number {
-    const at = slot ?? this.#records.length;
-    this.#records[at] = record;
-    this.#positions[at] = position;
-    this.#versions[at] = envelope.version;
-    this.#ops[at] = envelope.op;
-    this.#sourceTsMs[at] = envelope.sourceTsMs;
-    return at;
-  }
-
-  versionOf(slot: number): string {
-    return this.#versions[slot] as string;
+  /** Adds a key's row: record `record`, its image at `position`. */
+  keep(record: number, envelope: EnvelopeOf<number>, position: number): void {
+    this.#records.push(record);
+    this.#positions.push(position);
+    this.#versions.push(envelope.version);
+    this.#ops.push(envelope.op);
+    this.#sourceTsMs.push(envelope.sourceTsMs);
   }
 
   /**
@@ -173,40 +168,76 @@ export class DirectBatch {
 /** A row the fast path leaves to the general path (which finds it again and says why). */
 export class DirectRowRefused extends Error {}
 
+/** A chunk as the fast path takes it: its direct rows, and the records left to the general path. */
+export interface ScannedChunk {
+  /** The rows of the keys with plain upserts only; undefined when there are none. */
+  readonly batch: DirectBatch | undefined;
+  /** Every record of the other keys (a delete, a tombstone, unavailable columns), in offset order. */
+  readonly general: readonly KafkaMessage[];
+}
+
+/** The key's row so far: its record, its envelope, and where its image starts. */
+interface KeptRow {
+  readonly record: number;
+  readonly envelope: EnvelopeOf<number>;
+  readonly position: number;
+}
+
 /**
- * The chunk as a direct batch, deduplicated by key, or undefined when any record is not a plain
- * upsert of `readers`' schemas (then the general path takes the whole chunk).
+ * The chunk split by key: the keys whose records are all plain upserts as a direct batch,
+ * deduplicated, and every record of the other keys for the general path (which needs a key's
+ * earlier records too: a delete keeps the batch's last values of its row). Undefined when the
+ * whole chunk must take the general path: a record of other schemas, one that does not decode, a
+ * truncate.
  */
 export async function scanDirect(
   messages: readonly KafkaMessage[],
   readers: DirectReaders,
-): Promise<DirectBatch | undefined> {
-  let batch: DirectBatch | undefined;
-  /** The slot of each key's row, by the key's bytes: one key schema, so equal keys, equal bytes. */
-  const slots = new Map<string, number>();
+): Promise<ScannedChunk | undefined> {
+  /** Keys by their bytes: one key schema, so equal keys, equal bytes. */
+  const keyOf: string[] = new Array(messages.length);
+  const kept = new Map<string, KeptRow>();
+  const generalKeys = new Set<string>();
+  let table: TableSpec | undefined;
   for (let record = 0; record < messages.length; record++) {
     // The warehouse transactions in flight wait for the event loop between their statements.
     if (record % SCAN_SLICE === SCAN_SLICE - 1) await setImmediate();
     const { key, value } = messages[record] as KafkaMessage;
-    if (schemaIdOf(value) !== readers.valueSchemaId || schemaIdOf(key) !== readers.keySchemaId) {
-      return undefined;
-    }
-    let envelope: EnvelopeOf<number>;
+    if (schemaIdOf(key) !== readers.keySchemaId) return undefined;
+    const tombstone = value === null || value.length === 0;
+    if (!tombstone && schemaIdOf(value) !== readers.valueSchemaId) return undefined;
+    let envelope: EnvelopeOf<number> | undefined;
     try {
-      envelope = readers.scanner.decode(value as Buffer, WIRE_HEADER_BYTES);
       readers.key.decode(key as Buffer, WIRE_HEADER_BYTES);
+      if (!tombstone) envelope = readers.scanner.decode(value as Buffer, WIRE_HEADER_BYTES);
     } catch {
       return undefined; // the general path sends it to the dead-letter topic, saying why
     }
-    const position = envelope.image;
-    if (!upserts.has(envelope.op) || position === null || envelope.unavailableColumns.length > 0) {
-      return undefined;
-    }
-    batch ??= new DirectBatch(envelope.table, messages, readers.image);
+    if (envelope?.op === "t") return undefined;
     const keyBytes = (key as Buffer).toString("latin1", WIRE_HEADER_BYTES);
-    const slot = slots.get(keyBytes);
-    if (slot === undefined) slots.set(keyBytes, batch.keep(undefined, record, envelope, position));
-    else if (envelope.version > batch.versionOf(slot)) batch.keep(slot, record, envelope, position);
+    keyOf[record] = keyBytes;
+    const position = envelope?.image ?? null;
+    if (
+      !envelope ||
+      !upserts.has(envelope.op) ||
+      position === null ||
+      envelope.unavailableColumns.length > 0
+    ) {
+      generalKeys.add(keyBytes);
+      continue;
+    }
+    table ??= envelope.table;
+    const current = kept.get(keyBytes);
+    if (!current || envelope.version > current.envelope.version)
+      kept.set(keyBytes, { record, envelope, position });
   }
-  return batch;
+  let batch: DirectBatch | undefined;
+  for (const [keyBytes, row] of kept) {
+    if (generalKeys.has(keyBytes)) continue;
+    batch ??= new DirectBatch(table as TableSpec, messages, readers.image);
+    batch.keep(row.record, row.envelope, row.position);
+  }
+  const general =
+    generalKeys.size === 0 ? [] : messages.filter((_, record) => generalKeys.has(keyOf[record] as string));
+  return { batch, general };
 }

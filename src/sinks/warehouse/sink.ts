@@ -283,16 +283,22 @@ export class WarehouseSink {
   }
 
   /**
-   * The fast path (direct-rows.ts) for a chunk of plain upserts whose schemas are known: true
-   * when it was applied, false when the general path must take the chunk (nothing was applied).
+   * The fast path (direct-rows.ts) for the keys of the chunk that have plain upserts only, when its
+   * schemas are known. Returns what is left for the general path: the other keys' records, or the
+   * whole chunk when the fast path cannot take it (then nothing was applied); undefined for none.
    */
-  async #applyDirect(chunk: PartitionChunk, context: ChunkContext, started: bigint): Promise<boolean> {
-    if (this.#options.config.dialect !== "postgres") return false;
+  async #applyDirect(
+    chunk: PartitionChunk,
+    context: ChunkContext,
+    started: bigint,
+  ): Promise<PartitionChunk | undefined> {
+    if (this.#options.config.dialect !== "postgres") return chunk;
     const ids = chunkSchemaIds(chunk.messages);
     const readers = ids && this.#decoder.directReaders(ids.valueSchemaId, ids.keySchemaId);
-    if (!readers) return false;
-    const batch = await this.#decodeInTurn(() => scanDirect(chunk.messages, readers));
-    if (!batch) return false;
+    if (!readers) return chunk;
+    const scanned = await this.#decodeInTurn(() => scanDirect(chunk.messages, readers));
+    const batch = scanned?.batch;
+    if (!batch) return chunk;
     const table = this.#tableOf(chunk.topic, batch.table);
     const applied = await this.#exclusive(table.name, async () => {
       const prepared = await this.#retrying(
@@ -310,15 +316,14 @@ export class WarehouseSink {
         context,
       );
     });
-    if (applied) {
-      this.#metrics.microBatches.inc({ table: table.name, path: "direct" });
-      this.#metrics.rows.inc({ table: table.name }, batch.rowCount);
-      this.#metrics.batchSeconds.observe(
-        { table: table.name },
-        Number(process.hrtime.bigint() - started) / 1e9,
-      );
-    }
-    return applied;
+    if (!applied) return chunk;
+    this.#metrics.microBatches.inc({ table: table.name, path: "direct" });
+    this.#metrics.rows.inc({ table: table.name }, batch.rowCount);
+    this.#metrics.batchSeconds.observe(
+      { table: table.name },
+      Number(process.hrtime.bigint() - started) / 1e9,
+    );
+    return scanned.general.length > 0 ? { ...chunk, messages: scanned.general } : undefined;
   }
 
   /** The chunk's records as staged rows and truncates; undecodable records go to `deadLetter`. */
@@ -376,9 +381,10 @@ export class WarehouseSink {
       deadLetters.push({ origin, key: message?.key ?? null, value: message?.value ?? null, error });
     };
     try {
-      if (await this.#applyDirect(chunk, context, started)) return "applied";
+      const rest = await this.#applyDirect(chunk, context, started);
+      if (!rest) return "applied";
       const { rows, truncates, table } = await this.#decodeInTurn(() =>
-        this.#decodeChunk(chunk, context, deadLetter),
+        this.#decodeChunk(rest, context, deadLetter),
       );
       if (table) {
         const target = table;

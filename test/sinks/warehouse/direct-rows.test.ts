@@ -170,7 +170,7 @@ function generalCopyData(messages: readonly KafkaMessage[]): Buffer {
 
 /** The fast path's binary COPY data for `messages`, or why it refused them. */
 async function directCopyData(messages: readonly KafkaMessage[]): Promise<Buffer | undefined> {
-  const batch = await scanDirect(messages, readers);
+  const batch = (await scanDirect(messages, readers))?.batch;
   return batch && Buffer.concat([...batch.copyPieces(model, required(writers), LOADED_AT, TOPIC, 3)]);
 }
 
@@ -190,22 +190,43 @@ describe("the fast path for plain upserts", () => {
     const direct = await directCopyData(messages);
     expect(direct).toBeDefined();
     expect(direct?.toString("hex")).toBe(generalCopyData(messages).toString("hex"));
-    expect((await scanDirect(messages, readers))?.rowCount).toBe(4);
+    const scanned = await scanDirect(messages, readers);
+    expect(scanned?.batch?.rowCount).toBe(4);
+    expect(scanned?.general).toEqual([]);
   });
 
   it("keeps the highest version of a key whatever the order of its records", async () => {
     const messages = [event("u", row(1n, { name: "newest" }), 9), event("u", row(1n, { name: "older" }), 4)];
     const records = messages.map((each, index) => record(each, index));
-    expect((await scanDirect(records, readers))?.rowCount).toBe(1);
+    expect((await scanDirect(records, readers))?.batch?.rowCount).toBe(1);
     const data = await directCopyData(records);
     expect(data?.includes(Buffer.from("newest"))).toBe(true);
     expect(data?.includes(Buffer.from("older"))).toBe(false);
   });
 
-  it("leaves every other kind of micro-batch to the general path", async () => {
+  it("leaves every record of a key with a delete, a tombstone or unchanged TOAST to the general path", async () => {
     const upsert = record(event("c", row(1n), 1), 0);
     const others: [string, KafkaMessage][] = [
-      ["a delete", record(event("d", null, 2, { before: row(1n) }), 1)],
+      ["a delete", record(event("d", null, 3, { before: row(1n) }), 2)],
+      ["unavailable columns", record(event("u", row(1n), 3, { unavailableColumns: ["name"] }), 2)],
+      ["a tombstone", { key: upsert.key, value: null, offset: "2" } as KafkaMessage],
+    ];
+    for (const [what, other] of others) {
+      const plain = record(event("u", row(2n), 2), 1);
+      const scanned = await scanDirect([upsert, plain, other], readers);
+      expect(scanned?.batch?.rowCount, what).toBe(1);
+      expect(scanned?.general, what).toEqual([upsert, other]);
+      const direct = await directCopyData([upsert, plain, other]);
+      expect(direct?.toString("hex"), what).toBe(generalCopyData([plain]).toString("hex"));
+    }
+    const onlyGeneral = await scanDirect([upsert, others[0]?.[1] as KafkaMessage], readers);
+    expect(onlyGeneral?.batch).toBeUndefined();
+    expect(onlyGeneral?.general).toHaveLength(2);
+  });
+
+  it("leaves the whole micro-batch to the general path for a truncate, other schemas, bad bytes", async () => {
+    const upsert = record(event("c", row(1n), 1), 0);
+    const others: [string, KafkaMessage][] = [
       [
         "a truncate",
         {
@@ -214,8 +235,6 @@ describe("the fast path for plain upserts", () => {
           offset: "1",
         } as KafkaMessage,
       ],
-      ["unavailable columns", record(event("u", row(1n), 2, { unavailableColumns: ["name"] }), 1)],
-      ["a tombstone", { key: upsert.key, value: null, offset: "1" } as KafkaMessage],
       ["another value schema", { ...upsert, value: withSchemaId(upsert.value as Buffer, 99), offset: "1" }],
       ["another key schema", { ...upsert, key: withSchemaId(upsert.key as Buffer, 99), offset: "1" }],
       ["undecodable bytes", { ...upsert, value: (upsert.value as Buffer).subarray(0, 9), offset: "1" }],

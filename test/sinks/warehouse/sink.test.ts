@@ -177,11 +177,11 @@ describe("the warehouse sink on the local stack (postgres dialect)", () => {
   });
 
   it.each([
-    ["with deletes", 9, "general"],
-    ["of plain upserts (the fast path)", 0, "direct"],
+    ["with deletes (their keys take the general path, the others the fast path)", 9, ["general", "direct"]],
+    ["of plain upserts (the fast path)", 0, ["direct"]],
   ])(
     "a replay of a middle range of offsets, interleaved with new events, leaves the table as a single clean pass does: events %s",
-    async (_, deleteEvery, path) => {
+    async (_, deleteEvery, paths) => {
       const customers = customersTopic("midreplay");
       await producer.createTopic(customers.topic, 2);
       const table = `${customers.source}_customers`;
@@ -198,6 +198,10 @@ describe("the warehouse sink on the local stack (postgres dialect)", () => {
       const first = startSink({ topics: [customers.topic], schema, groupId, maxRows: 4 });
       try {
         await waitCaughtUp(groupId, [customers.topic]);
+        for (const path of paths) {
+          const batches = await counterValue(first.metrics, "tributary_sink_micro_batches_total", { path });
+          expect(batches, path).toBeGreaterThan(0);
+        }
       } finally {
         await first.stop();
       }
@@ -226,9 +230,6 @@ describe("the warehouse sink on the local stack (postgres dialect)", () => {
         await waitCaughtUp(groupId, [customers.topic]);
         // More rows than the 40 new events: the replayed range was applied again.
         expect(await counterTotal(replay.metrics, "tributary_sink_rows_applied_total")).toBeGreaterThan(40);
-        expect(
-          await counterValue(replay.metrics, "tributary_sink_micro_batches_total", { path }),
-        ).toBeGreaterThan(0);
       } finally {
         await replay.stop();
       }

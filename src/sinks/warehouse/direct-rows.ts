@@ -93,12 +93,12 @@ export class DirectBatch {
   }
 
   /** Adds a key's row: record `record`, its image at `position`. */
-  keep(record: number, envelope: EnvelopeOf<number>, position: number): void {
+  keep(record: number, position: number, version: string, op: Op, sourceTsMs: number): void {
     this.#records.push(record);
     this.#positions.push(position);
-    this.#versions.push(envelope.version);
-    this.#ops.push(envelope.op);
-    this.#sourceTsMs.push(envelope.sourceTsMs);
+    this.#versions.push(version);
+    this.#ops.push(op);
+    this.#sourceTsMs.push(sourceTsMs);
   }
 
   /**
@@ -176,13 +176,6 @@ export interface ScannedChunk {
   readonly general: readonly KafkaMessage[];
 }
 
-/** The key's row so far: its record, its envelope, and where its image starts. */
-interface KeptRow {
-  readonly record: number;
-  readonly envelope: EnvelopeOf<number>;
-  readonly position: number;
-}
-
 /**
  * The chunk split by key: the keys whose records are all plain upserts as a direct batch,
  * deduplicated, and every record of the other keys for the general path (which needs a key's
@@ -196,7 +189,13 @@ export async function scanDirect(
 ): Promise<ScannedChunk | undefined> {
   /** Keys by their bytes: one key schema, so equal keys, equal bytes. */
   const keyOf: string[] = new Array(messages.length);
-  const kept = new Map<string, KeptRow>();
+  /** Each key's row so far by slot, in arrays: no object per record outlives its scan. */
+  const slots = new Map<string, number>();
+  const records: number[] = [];
+  const positions: number[] = [];
+  const versions: string[] = [];
+  const ops: Op[] = [];
+  const sourceTsMs: number[] = [];
   const generalKeys = new Set<string>();
   let table: TableSpec | undefined;
   for (let record = 0; record < messages.length; record++) {
@@ -227,15 +226,28 @@ export async function scanDirect(
       continue;
     }
     table ??= envelope.table;
-    const current = kept.get(keyBytes);
-    if (!current || envelope.version > current.envelope.version)
-      kept.set(keyBytes, { record, envelope, position });
+    let slot = slots.get(keyBytes);
+    if (slot === undefined) {
+      slot = records.length;
+      slots.set(keyBytes, slot);
+    } else if (envelope.version <= (versions[slot] as string)) continue;
+    records[slot] = record;
+    positions[slot] = position;
+    versions[slot] = envelope.version;
+    ops[slot] = envelope.op;
+    sourceTsMs[slot] = envelope.sourceTsMs;
   }
   let batch: DirectBatch | undefined;
-  for (const [keyBytes, row] of kept) {
+  for (const [keyBytes, slot] of slots) {
     if (generalKeys.has(keyBytes)) continue;
     batch ??= new DirectBatch(table as TableSpec, messages, readers.image);
-    batch.keep(row.record, row.envelope, row.position);
+    batch.keep(
+      records[slot] as number,
+      positions[slot] as number,
+      versions[slot] as string,
+      ops[slot] as Op,
+      sourceTsMs[slot] as number,
+    );
   }
   const general =
     generalKeys.size === 0 ? [] : messages.filter((_, record) => generalKeys.has(keyOf[record] as string));

@@ -15,6 +15,8 @@ const TWO_TO_32 = 2 ** 32;
 /** Strings up to this many UTF-16 units are tried as ASCII first (BinaryCopyWriter.text). */
 const SHORT_TEXT = 64;
 
+const JSONB_VERSION = 1;
+
 const NUMERIC_POSITIVE = 0x0000;
 const NUMERIC_NEGATIVE = 0x4000;
 /** The most digits after the point a numeric carries (NUMERIC_DSCALE_MASK). */
@@ -127,6 +129,16 @@ export class BinaryCopyWriter extends PieceWriter {
     }
     if (bytes < length) bytes = this.buffer.write(value, start);
     this.buffer.writeInt32BE(bytes, this.length);
+    this.length = start + bytes;
+  }
+
+  /** JSON text as a jsonb field: jsonb's binary format is a version byte (1), then the text. */
+  jsonb(text: string): void {
+    this.reserve(5 + text.length * 3);
+    const start = this.length + 5;
+    this.buffer[start - 1] = JSONB_VERSION;
+    const bytes = this.buffer.write(text, start);
+    this.buffer.writeInt32BE(1 + bytes, this.length);
     this.length = start + bytes;
   }
 

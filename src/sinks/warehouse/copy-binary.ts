@@ -21,6 +21,7 @@ import {
   type TableModel,
 } from "./sql.js";
 import type { WarehouseType } from "./typemap.js";
+import { toParameter } from "./values.js";
 
 /** Postgres counts dates and timestamps from 2000-01-01. */
 const PG_EPOCH_DAYS = 10_957;
@@ -105,6 +106,14 @@ const numericField: FieldWriter = (writer, value) => {
   else if (!writer.numeric(typeof value === "string" ? value : String(value))) writer.refused();
 };
 
+/** JSON and arrays as the COPY text writes them (toParameter's JSON text), in jsonb's format. */
+function jsonbField(type: ColumnType): FieldWriter {
+  return (writer, value) => {
+    if (value === null || value === undefined) writer.null();
+    else writer.jsonb(toParameter(type, value, "postgres") as string);
+  };
+}
+
 /** Days since 1970-01-01 → int32 days since 2000-01-01; INT32_MIN and MAX would be ±infinity. */
 const dateField: FieldWriter = (writer, value) => {
   const days = value === null || value === undefined ? null : integerOf(value);
@@ -137,7 +146,7 @@ function isText(stored: WarehouseType): boolean {
 
 /**
  * The writer of values of `type` into a column of the warehouse's `stored` type, or undefined
- * when that pair is not encoded exactly here (JSONB, UUID, BYTEA, TIME, INTERVAL, … stay on text).
+ * when that pair is not encoded exactly here (UUID, BYTEA, TIME, INTERVAL, … stay on text).
  */
 export function fieldWriter(type: ColumnType, stored: WarehouseType | undefined): FieldWriter | undefined {
   if (!stored) return undefined;
@@ -168,6 +177,9 @@ export function fieldWriter(type: ColumnType, stored: WarehouseType | undefined)
       return stored.base === "TIMESTAMP" ? timestampField : undefined;
     case "timestamptz":
       return stored.base === "TIMESTAMPTZ" ? timestampField : undefined;
+    case "json":
+    case "array":
+      return stored.base === "JSONB" ? jsonbField(type) : undefined;
     default:
       return undefined;
   }
@@ -219,6 +231,7 @@ const typeOids: Readonly<Record<string, number>> = {
   DATE: 1082,
   TIMESTAMP: 1114,
   TIMESTAMPTZ: 1184,
+  JSONB: 3802,
 };
 
 /**

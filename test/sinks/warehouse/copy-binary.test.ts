@@ -157,7 +157,11 @@ describe("binary COPY data, byte for byte", () => {
       columns: [...tiny.columns, { name, type }],
       warehouseTypes: new Map([...(tiny.warehouseTypes ?? []), [name, stored]]),
     });
-    expect(binaryFieldWriters(typed("j", { kind: "json" }, { base: "JSONB" }))).toBeUndefined();
+    expect(binaryFieldWriters(typed("j", { kind: "json" }, { base: "JSONB" }))).toHaveLength(14);
+    expect(
+      binaryFieldWriters(typed("a", { kind: "array", items: { kind: "int64" } }, { base: "JSONB" })),
+    ).toHaveLength(14);
+    expect(binaryFieldWriters(typed("j", { kind: "json" }, { base: "TEXT" }))).toBeUndefined();
     expect(binaryFieldWriters(typed("u", { kind: "uuid" }, { base: "UUID" }))).toBeUndefined();
     expect(binaryFieldWriters(typed("b", { kind: "bytes" }, { base: "BYTEA" }))).toBeUndefined();
     expect(binaryFieldWriters(typed("t", { kind: "time" }, { base: "TIME" }))).toBeUndefined();
@@ -300,6 +304,15 @@ describe("binary COPY against the real Postgres", () => {
     ],
     ts: [{ kind: "timestamp" }, timestamps()],
     tstz: [{ kind: "timestamptz" }, timestamps()],
+    j: [
+      { kind: "json" },
+      ['{"a": 1, "b": [true, null, 2.50]}', '"ünïcødé 😀"', "[]", "null", '{"a":"\\u00e9\\""}'],
+    ],
+    ints: [
+      { kind: "array", items: { kind: "int64" } },
+      [[1n, null, -(2n ** 63n)], [], [9_007_199_254_740_993n]],
+    ],
+    texts: [{ kind: "array", items: { kind: "string" } }, [['a"b', "é", null], [""]]],
   };
 
   function timestamps(): unknown[] {
@@ -496,13 +509,14 @@ describe("binary COPY against the real Postgres", () => {
     it("falls back to COPY text for a column type it does not encode, or one changed since it was read", async () => {
       const columns = [
         spec("id", { kind: "int64" }),
-        spec("j", { kind: "json" }),
+        spec("j", { kind: "uuid" }),
         spec("n", { kind: "int32" }),
       ];
       const { model } = await tables.prepare("fallback", ["id"], [columns]);
       statements.length = 0;
+      const uuid = "0b9e3a52-5a3c-4d8e-9b1f-3c2d1e0f4a5b";
       expect(
-        await applier.apply(model, [{ kind: "rows", rows: [staged(1, { id: 1, j: "[1]", n: 5 })] }]),
+        await applier.apply(model, [{ kind: "rows", rows: [staged(1, { id: 1, j: uuid, n: 5 })] }]),
       ).toEqual([]);
       expect(statements.filter((text) => text.startsWith("COPY"))).toEqual([copyStaged(model)]);
 

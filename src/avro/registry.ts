@@ -1,6 +1,7 @@
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import type { Schema as AvroSchema } from "avsc";
 import { int64TypeHook } from "./long-type.js";
+import { wireSchemaId } from "./wire-writer.js";
 
 /**
  * The schema registry as Tributary uses it: Avro schemas under `<topic>-key` / `<topic>-value`
@@ -95,10 +96,10 @@ export class TributarySchemaRegistry {
    * registry stores (custom attributes included, which avsc's parsed types drop).
    */
   async decodeWithSchema(buffer: Buffer): Promise<DecodedWithSchema> {
-    if (buffer.length < 5 || buffer[0] !== 0) {
+    const schemaId = wireSchemaId(buffer);
+    if (schemaId === undefined) {
       throw new SchemaRegistryError("not a Confluent wire-format record (no magic byte 0)", "");
     }
-    const schemaId = buffer.readInt32BE(1);
     const [value, schema] = await Promise.all([this.#client.decode(buffer), this.schemaById(schemaId)]);
     return { schemaId, schema, value };
   }

@@ -8,6 +8,12 @@ import { RecordError } from "../core/errors.js";
 
 export const WIRE_HEADER_BYTES = 5;
 
+/** The schema id of a wire-format buffer, or undefined when it has no magic byte 0 and id. */
+export function wireSchemaId(bytes: Buffer | null): number | undefined {
+  if (bytes === null || bytes.length < WIRE_HEADER_BYTES || bytes[0] !== 0) return undefined;
+  return bytes.readInt32BE(1);
+}
+
 /** A registered schema ready to encode with: its id and an encoder of its Avro body. */
 export interface WireWriter<T> {
   readonly schemaId: number;

@@ -274,6 +274,22 @@ export class BatchApplier {
     if (batched.length > 0) await client.query(batched.join(";\n"));
   }
 
+  /** `work` on a pooled connection; a failure rolls back, is thrown, and retires the session. */
+  async #inSession<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#options.pool.connect();
+    let failure: unknown;
+    try {
+      return await work(client);
+    } catch (error) {
+      failure = error;
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      // After a failure the session may be broken or hold temp tables: never reuse it.
+      client.release(failure instanceof Error ? failure : undefined);
+    }
+  }
+
   /** All segments in one transaction; a failure rolls everything back and is thrown. */
   async #transaction(
     model: TableModel,
@@ -281,9 +297,7 @@ export class BatchApplier {
     binary: readonly FieldWriter[] | undefined,
   ): Promise<void> {
     const { dialect, deletes } = this.#options;
-    const client = await this.#options.pool.connect();
-    let failure: unknown;
-    try {
+    await this.#inSession(async (client) => {
       const loadedAtMicros = Date.now() * 1000;
       const loadedAt = `${timestampText(loadedAtMicros)}+00`;
       await client.query("BEGIN");
@@ -297,14 +311,7 @@ export class BatchApplier {
         await this.#runAll(client, mergeStatements(model, segment.rows, dialect, deletes));
       }
       await client.query("COMMIT");
-    } catch (error) {
-      failure = error;
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
-    } finally {
-      // After a failure the session may be broken or hold temp tables: never reuse it.
-      client.release(failure instanceof Error ? failure : undefined);
-    }
+    });
   }
 
   /**
@@ -321,28 +328,24 @@ export class BatchApplier {
   ): Promise<boolean> {
     const { dialect, deletes } = this.#options;
     if (dialect !== "postgres") return false;
-    const client = await this.#options.pool.connect();
-    let failure: unknown;
     try {
-      const loadedAtMicros = Date.now() * 1000;
-      if (!(await this.#createStaging(client, model, true, true))) {
-        await client.query("ROLLBACK");
-        return false;
-      }
-      await pipeline(
-        Readable.from(copyPieces(loadedAtMicros), { objectMode: false }),
-        client.query(copyFrom(copyStagedBinary(model))),
-      );
-      await this.#runAll(client, [...mergeStatements(model, [], dialect, deletes), COMMIT]);
-      return true;
+      return await this.#inSession(async (client) => {
+        const loadedAtMicros = Date.now() * 1000;
+        if (!(await this.#createStaging(client, model, true, true))) {
+          await client.query("ROLLBACK");
+          return false;
+        }
+        await pipeline(
+          Readable.from(copyPieces(loadedAtMicros), { objectMode: false }),
+          client.query(copyFrom(copyStagedBinary(model))),
+        );
+        await this.#runAll(client, [...mergeStatements(model, [], dialect, deletes), COMMIT]);
+        return true;
+      });
     } catch (error) {
-      failure = error;
-      await client.query("ROLLBACK").catch(() => undefined);
       if (error instanceof DirectRowRefused || binaryRefused(error)) return false;
       if (warehouseAction(error) === "dead-letter") return false;
       throw error;
-    } finally {
-      client.release(failure instanceof Error ? failure : undefined);
     }
   }
 

@@ -26,7 +26,7 @@ import {
   type SinkEvent,
 } from "../../avro/event-decoder.js";
 import { SchemaRegistryError, type TributarySchemaRegistry } from "../../avro/registry.js";
-import { WIRE_HEADER_BYTES } from "../../avro/wire-writer.js";
+import { WIRE_HEADER_BYTES, wireSchemaId } from "../../avro/wire-writer.js";
 import type { ColumnSpec, Op, Row } from "../../core/change-event.js";
 import { RecordError, TributaryError } from "../../core/errors.js";
 import type { DirectReaders } from "./direct-rows.js";
@@ -293,7 +293,8 @@ export class RecordDecoder {
 
 /** The schema id of a Confluent wire-format buffer (magic byte 0, 4-byte id). */
 function schemaIdOf(buffer: Buffer, what: string): number {
-  if (buffer.length < 5 || buffer[0] !== 0) {
+  const schemaId = wireSchemaId(buffer);
+  if (schemaId === undefined) {
     throw new RecordError(
       `the record ${what} is not in the Confluent wire format (magic byte 0, schema id)`,
       {
@@ -301,7 +302,7 @@ function schemaIdOf(buffer: Buffer, what: string): number {
       },
     );
   }
-  return buffer.readInt32BE(1);
+  return schemaId;
 }
 
 /** A RecordError as it is; any other failure to decode as the RecordError of undecodable bytes. */

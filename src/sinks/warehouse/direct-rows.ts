@@ -24,7 +24,7 @@ import {
   type ImageValuesReader,
   readsTextAsPosition,
 } from "../../avro/event-decoder.js";
-import { WIRE_HEADER_BYTES } from "../../avro/wire-writer.js";
+import { WIRE_HEADER_BYTES, wireSchemaId } from "../../avro/wire-writer.js";
 import type { ColumnSpec, Op, TableSpec } from "../../core/change-event.js";
 import { BinaryCopyWriter } from "./binary-copy-writer.js";
 import { type FieldWriter, metadataFieldsWriter } from "./copy-binary.js";
@@ -47,18 +47,13 @@ const upserts: ReadonlySet<Op> = new Set(["c", "u", "r"]);
 /** Records scanned between two turns of the event loop. */
 const SCAN_SLICE = 1000;
 
-function schemaIdOf(bytes: Buffer | null): number | undefined {
-  if (bytes === null || bytes.length < WIRE_HEADER_BYTES || bytes[0] !== 0) return undefined;
-  return bytes.readInt32BE(1);
-}
-
 /** The schema ids of a chunk's first record, which every record of a direct chunk shares. */
 export function chunkSchemaIds(
   messages: readonly KafkaMessage[],
 ): { valueSchemaId: number; keySchemaId: number } | undefined {
   const first = messages[0];
-  const valueSchemaId = schemaIdOf(first?.value ?? null);
-  const keySchemaId = schemaIdOf(first?.key ?? null);
+  const valueSchemaId = wireSchemaId(first?.value ?? null);
+  const keySchemaId = wireSchemaId(first?.key ?? null);
   if (valueSchemaId === undefined || keySchemaId === undefined) return undefined;
   return { valueSchemaId, keySchemaId };
 }
@@ -202,9 +197,9 @@ export async function scanDirect(
     // The warehouse transactions in flight wait for the event loop between their statements.
     if (record % SCAN_SLICE === SCAN_SLICE - 1) await setImmediate();
     const { key, value } = messages[record] as KafkaMessage;
-    if (schemaIdOf(key) !== readers.keySchemaId) return undefined;
+    if (wireSchemaId(key) !== readers.keySchemaId) return undefined;
     const tombstone = value === null || value.length === 0;
-    if (!tombstone && schemaIdOf(value) !== readers.valueSchemaId) return undefined;
+    if (!tombstone && wireSchemaId(value) !== readers.valueSchemaId) return undefined;
     let envelope: EnvelopeOf<number> | undefined;
     try {
       readers.key.decode(key as Buffer, WIRE_HEADER_BYTES);

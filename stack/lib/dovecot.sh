@@ -1,8 +1,13 @@
-# Dovecot IMAP from Debian's packages, run as the stack's own instance (own config, certificate,
-# users and Maildir under .stack/dovecot), so the machine's configuration is left alone.
+# Dovecot IMAP from Debian's packages, run as the stack's own instance (own config and
+# certificate under .stack/dovecot, own users and Maildir), so the machine's configuration is
+# left alone.
 
 DOVECOT_HOME="$STACK_HOME/dovecot"
 DOVECOT_CONF="$DOVECOT_HOME/dovecot.conf"
+# What Dovecot's unprivileged processes read and write (the users file, the Maildir, its sockets)
+# lives outside the checkout, one directory per checkout: they could not reach it inside one
+# that others may not enter (a clone into `mktemp -d` or /root is mode 700).
+DOVECOT_DATA="/var/lib/tributary-stack/$(printf '%s' "$STACK_HOME" | sha256sum | cut -c1-12)/dovecot"
 DOVECOT_TLS_PORT=1993
 DOVECOT_STARTTLS_PORT=1143
 DOVECOT_USER=bi@example.test
@@ -25,17 +30,18 @@ dovecot_certificates() {
 }
 
 dovecot_configure() {
-  mkdir -p "$DOVECOT_HOME/run" "$DOVECOT_HOME/mail"
+  # Every level enterable by others, whatever the umask.
+  install -d -m 755 /var/lib/tributary-stack "$(dirname "$DOVECOT_DATA")" "$DOVECOT_DATA" "$DOVECOT_DATA/run"
   # Mail is stored as the unprivileged `mail` user; Dovecot refuses to run mail processes as root.
-  chown mail:mail "$DOVECOT_HOME/mail"
-  printf '%s:{PLAIN}%s::::::\n' "$DOVECOT_USER" "$DOVECOT_PASSWORD" >"$DOVECOT_HOME/users"
-  chmod 640 "$DOVECOT_HOME/users" && chgrp dovecot "$DOVECOT_HOME/users"
-  sed -e "s#@HOME@#$DOVECOT_HOME#g" -e "s#@TLS_PORT@#$DOVECOT_TLS_PORT#g" \
+  install -d -m 700 -o mail -g mail "$DOVECOT_DATA/mail"
+  printf '%s:{PLAIN}%s::::::\n' "$DOVECOT_USER" "$DOVECOT_PASSWORD" >"$DOVECOT_DATA/users"
+  chmod 640 "$DOVECOT_DATA/users" && chgrp dovecot "$DOVECOT_DATA/users"
+  sed -e "s#@HOME@#$DOVECOT_HOME#g" -e "s#@DATA@#$DOVECOT_DATA#g" -e "s#@TLS_PORT@#$DOVECOT_TLS_PORT#g" \
     -e "s#@STARTTLS_PORT@#$DOVECOT_STARTTLS_PORT#g" "$STACK_SRC/dovecot/dovecot.conf" >"$DOVECOT_CONF"
 }
 
 dovecot_up() {
-  if [ -f "$DOVECOT_HOME/run/master.pid" ] && pid_alive "$DOVECOT_HOME/run/master.pid" &&
+  if [ -f "$DOVECOT_DATA/run/master.pid" ] && pid_alive "$DOVECOT_DATA/run/master.pid" &&
     port_open 127.0.0.1 $DOVECOT_TLS_PORT; then return 0; fi
   port_open 127.0.0.1 $DOVECOT_TLS_PORT && fail "port $DOVECOT_TLS_PORT is taken by a process this stack did not start"
   command -v dovecot >/dev/null || apt_install dovecot-imapd
@@ -62,7 +68,7 @@ dovecot_status() {
 }
 
 dovecot_down() {
-  [ -f "$DOVECOT_CONF" ] && pid_alive "$DOVECOT_HOME/run/master.pid" || return 0
+  [ -f "$DOVECOT_CONF" ] && pid_alive "$DOVECOT_DATA/run/master.pid" || return 0
   say "stopping Dovecot"
-  doveadm -c "$DOVECOT_CONF" stop >/dev/null 2>&1 || stop_pidfile dovecot "$DOVECOT_HOME/run/master.pid"
+  doveadm -c "$DOVECOT_CONF" stop >/dev/null 2>&1 || stop_pidfile dovecot "$DOVECOT_DATA/run/master.pid"
 }

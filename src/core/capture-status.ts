@@ -1,6 +1,7 @@
 /**
- * What /readyz says about a capture: ready once the source opened and while the loop is healthy
- * (not waiting to reconnect after a failure), with the last committed version and time.
+ * What /readyz says about a capture: ready once the source opened and says it can deliver, and
+ * while the loop is healthy (not waiting to reconnect after a failure), with the last committed
+ * version and time.
  */
 import type { SourcePosition } from "./change-event.js";
 import type { Readiness } from "./http.js";
@@ -50,7 +51,9 @@ export class CaptureStatus {
     if (this.#lastError !== undefined) checks.lastError = this.#lastError;
     if (this.state === "running" && this.#source?.health) {
       try {
-        checks.source = await this.#source.health();
+        const health = await this.#source.health();
+        checks.source = health;
+        return { ready: health.ready !== false, checks };
       } catch (error) {
         checks.source = { error: error instanceof Error ? error.message : String(error) };
         return { ready: false, checks };

@@ -42,5 +42,11 @@ export interface Source {
   close(): Promise<void>;
 
   /** Readiness details for /readyz and source lag for metrics (e.g. slot lag in bytes). */
-  health?(): Promise<Record<string, unknown>>;
+  health?(): Promise<SourceHealth>;
 }
+
+/**
+ * What a source says of itself on /readyz. `ready: false` holds readiness back while the source
+ * is open but cannot deliver yet (Postgres: before read() created its replication slot).
+ */
+export type SourceHealth = Record<string, unknown> & { readonly ready?: boolean };

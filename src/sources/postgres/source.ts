@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import type { Batch, SourcePosition, TableSpec } from "../../core/change-event.js";
 import type { PostgresSourceConfig } from "../../core/config/schema.js";
 import { TributaryError } from "../../core/errors.js";
-import type { Source, SourceContext } from "../../core/source.js";
+import type { Source, SourceContext, SourceHealth } from "../../core/source.js";
 import { type CapturedTable, resolveTables, TypeCache } from "./catalog.js";
 import { connect } from "./connection.js";
 import { Heartbeat, slotLagGauge } from "./heartbeat.js";
@@ -275,10 +275,12 @@ export function createPostgresSource(
       opened = undefined;
     },
 
-    async health(): Promise<Record<string, unknown>> {
+    async health(): Promise<SourceHealth> {
       const { meta } = required();
       const lag = await slotLag(meta, slot);
-      return { slot, slotExists: lag !== undefined, lagBytes: lag?.lagBytes, walStatus: lag?.walStatus };
+      // Until read() created the slot, changes made now would not be captured: not ready yet.
+      const slotExists = lag !== undefined;
+      return { ready: slotExists, slot, slotExists, lagBytes: lag?.lagBytes, walStatus: lag?.walStatus };
     },
   };
 }

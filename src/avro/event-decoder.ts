@@ -49,7 +49,8 @@ type ReadValue = (cursor: AvroCursor) => unknown;
 const readBoolean: ReadValue = (cursor) => cursor.readBoolean();
 const readInt: ReadValue = (cursor) => cursor.readInt();
 const readLong: ReadValue = (cursor) => cursor.readLong();
-const readStringPosition: ReadValue = (cursor) => {
+/** Where a string's or bytes' length starts; the value skipped. */
+const readBytesPosition: ReadValue = (cursor) => {
   const position = cursor.position;
   cursor.skipBytes();
   return position;
@@ -109,7 +110,8 @@ function nullableBranch(schema: AvroSchema, what: string): AvroSchema {
 
 /**
  * How values are read: as rows hold them (fromAvroValue's representation), or for writing them
- * straight into the warehouse, where an int64 may stay a number (no BigInt per value).
+ * straight into the warehouse, where an int64 may stay a number (no BigInt per value) and text
+ * and decimals stay where their bytes are (ImageValuesReader).
  */
 type Representation = "row" | "warehouse";
 
@@ -142,7 +144,7 @@ function valueReader(
     case "float64":
       return readDouble;
     case "decimal":
-      return decimalReader(type.scale);
+      return representation === "warehouse" ? readBytesPosition : decimalReader(type.scale);
     case "bytes":
       return readBytes;
     case "array": {
@@ -150,7 +152,7 @@ function valueReader(
       return arrayReader(valueReader(type.items, items, `${what} items`));
     }
     default:
-      return representation === "warehouse" && readsTextAsPosition(type) ? readStringPosition : readString;
+      return representation === "warehouse" && readsTextAsPosition(type) ? readBytesPosition : readString;
   }
 }
 
@@ -515,8 +517,9 @@ export function compileEnvelopeScanner(
 export interface ImageValuesReader {
   /**
    * The image starting at `position` of `buffer`, into `values` in the layout's column order, as
-   * rows hold them except int64s (a number when it is a safe integer) and text without a maximum
-   * length (where its Avro string starts in `buffer`: readsTextAsPosition).
+   * rows hold them except int64s (a number when it is a safe integer), text without a maximum
+   * length (where its Avro string starts in `buffer`: readsTextAsPosition) and decimals (where
+   * their Avro bytes start: the unscaled integer's length, then its two's complement).
    */
   read(buffer: Buffer, position: number, values: unknown[]): void;
 }

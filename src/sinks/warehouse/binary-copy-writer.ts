@@ -24,6 +24,11 @@ const NUMERIC_MAX_DSCALE = 0x3fff;
 /** More bytes than any fixed-width type written here takes; a zero numeric with one left over. */
 const REFUSED_FIELD = Buffer.alloc(9);
 
+/** numericUnscaled's limits: its fraction times 10^3 and its magnitude stay below 2^53. */
+export const NUMERIC_UNSCALED_MAX_SCALE = 12;
+const UNSCALED_LIMIT = 2 ** 47;
+const POWERS_OF_TEN = Array.from({ length: NUMERIC_UNSCALED_MAX_SCALE + 4 }, (_, power) => 10 ** power);
+
 const ZERO = 48;
 const NINE = 57;
 
@@ -142,6 +147,18 @@ export class BinaryCopyWriter extends PieceWriter {
     this.length = start + bytes;
   }
 
+  /** Fields encoded before (by this class's methods), as they are. */
+  encoded(fields: Buffer): void {
+    const { length } = fields;
+    this.reserve(length);
+    const buffer = this.buffer;
+    const at = this.length;
+    if (length <= SHORT_TEXT)
+      for (let index = 0; index < length; index++) buffer[at + index] = fields[index] as number;
+    else fields.copy(buffer, at);
+    this.length = at + length;
+  }
+
   /** UTF-8 bytes of `source` as a text field, as text() writes the string they encode. */
   utf8(source: Buffer, start: number, length: number): void {
     this.reserve(4 + length);
@@ -207,6 +224,56 @@ export class BinaryCopyWriter extends PieceWriter {
     this.length = significantEnd;
     return true;
   }
+
+  /**
+   * The decimal `unscaled` / 10^`scale` as a numeric, the very bytes numeric() writes for its
+   * text with exactly `scale` digits after the point, without building that text. For
+   * |unscaled| < 2^47 and a scale up to NUMERIC_UNSCALED_MAX_SCALE (the digits stay exact in a
+   * double); false, with nothing written, otherwise.
+   */
+  numericUnscaled(unscaled: number, scale: number): boolean {
+    const magnitude = Math.abs(unscaled);
+    if (scale > NUMERIC_UNSCALED_MAX_SCALE || !(magnitude < UNSCALED_LIMIT) || !Number.isInteger(magnitude)) {
+      return false;
+    }
+    const scaleFactor = POWERS_OF_TEN[scale] as number;
+    const integer = Math.floor(magnitude / scaleFactor);
+    const fractionGroups = (scale + 3) >> 2;
+    const integerGroups = integer === 0 ? 0 : integer < 1e4 ? 1 : integer < 1e8 ? 2 : integer < 1e12 ? 3 : 4;
+    // Base-10000 digits, most significant first; the fraction's padded to whole digits (0.05 at
+    // scale 2 is the digit 0500).
+    const digits = this.#digits;
+    let rest = integer;
+    for (let index = integerGroups - 1; index >= 0; index--) {
+      digits[index] = rest % 10_000;
+      rest = Math.floor(rest / 10_000);
+    }
+    rest = (magnitude - integer * scaleFactor) * (POWERS_OF_TEN[fractionGroups * 4 - scale] as number);
+    for (let index = integerGroups + fractionGroups - 1; index >= integerGroups; index--) {
+      digits[index] = rest % 10_000;
+      rest = Math.floor(rest / 10_000);
+    }
+    // Below 1, the fraction's leading zero digits are left out, each lowering the weight; trailing
+    // zero digits are left out always.
+    let first = 0;
+    if (integerGroups === 0) while (first < fractionGroups && digits[first] === 0) first++;
+    let last = integerGroups + fractionGroups - 1;
+    while (last >= first && digits[last] === 0) last--;
+    const count = last - first + 1;
+    this.reserve(12 + 2 * count);
+    const buffer = this.buffer;
+    let at = buffer.writeInt32BE(8 + 2 * count, this.length);
+    at = buffer.writeInt16BE(count, at);
+    at = buffer.writeInt16BE(count === 0 ? 0 : integerGroups > 0 ? integerGroups - 1 : -1 - first, at);
+    at = buffer.writeUInt16BE(unscaled < 0 && count > 0 ? NUMERIC_NEGATIVE : NUMERIC_POSITIVE, at);
+    at = buffer.writeInt16BE(scale, at);
+    for (let index = first; index <= last; index++) at = buffer.writeInt16BE(digits[index] as number, at);
+    this.length = at;
+    return true;
+  }
+
+  /** numericUnscaled's base-10000 digits: at most 4 of the integer and 3 of the fraction. */
+  readonly #digits = new Int32Array(8);
 
   /**
    * A field every column type written here refuses as "incorrect binary data format" (22P03):

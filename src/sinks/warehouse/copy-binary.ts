@@ -313,14 +313,40 @@ export function metadataFieldsWriter(
   const [version, op, deleted, sourceTs, loadedAt, topic, partition, offset] = writers.slice(
     sourceCount,
   ) as MetadataWriters;
+  // Op and deleted take a few values, and loaded_at, topic and partition are one micro-batch's:
+  // their fields are encoded once, by their own writers, and copied into each row.
+  const opFields = new Map<string, Buffer>();
+  let originTopic: string | undefined;
+  let originPartition: number | undefined;
+  let originFields: Buffer = Buffer.alloc(0);
+  const encoded = (write: (scratch: BinaryCopyWriter) => void): Buffer => {
+    const scratch = new BinaryCopyWriter();
+    write(scratch);
+    return Buffer.from(scratch.rest());
+  };
   return (writer, rowVersion, rowOp, rowDeleted, sourceTsMs, rowTopic, rowPartition, rowOffset) => {
     version(writer, rowVersion);
-    op(writer, rowOp);
-    deleted(writer, rowDeleted);
+    const opKey = rowDeleted ? `${rowOp}t` : rowOp;
+    let opAndDeleted = opFields.get(opKey);
+    if (opAndDeleted === undefined) {
+      opAndDeleted = encoded((scratch) => {
+        op(scratch, rowOp);
+        deleted(scratch, rowDeleted);
+      });
+      opFields.set(opKey, opAndDeleted);
+    }
+    writer.encoded(opAndDeleted);
     sourceTs(writer, sourceTsMicros(sourceTsMs));
-    loadedAt(writer, loadedAtMicros);
-    topic(writer, rowTopic);
-    partition(writer, rowPartition);
+    if (rowTopic !== originTopic || rowPartition !== originPartition) {
+      originTopic = rowTopic;
+      originPartition = rowPartition;
+      originFields = encoded((scratch) => {
+        loadedAt(scratch, loadedAtMicros);
+        topic(scratch, rowTopic);
+        partition(scratch, rowPartition);
+      });
+    }
+    writer.encoded(originFields);
     offset(writer, rowOffset);
   };
 }

@@ -18,6 +18,7 @@
 import { setImmediate } from "node:timers/promises";
 import type { KafkaMessage } from "kafkajs";
 import { AvroCursor } from "../../avro/binary-decoder.js";
+import { decimalText, twosComplementToBigint } from "../../avro/decimal.js";
 import {
   type BodyDecoder,
   type EnvelopeOf,
@@ -26,8 +27,10 @@ import {
 } from "../../avro/event-decoder.js";
 import { WIRE_HEADER_BYTES, wireSchemaId } from "../../avro/wire-writer.js";
 import type { ColumnSpec, Op, TableSpec } from "../../core/change-event.js";
+import type { ColumnType } from "../../core/column-type.js";
 import { BinaryCopyWriter } from "./binary-copy-writer.js";
 import { type FieldWriter, metadataFieldsWriter } from "./copy-binary.js";
+import { foldIdentifier } from "./identifier.js";
 import type { TableModel } from "./sql.js";
 import { valueProblem } from "./values.js";
 
@@ -56,6 +59,41 @@ export function chunkSchemaIds(
   const keySchemaId = wireSchemaId(first?.key ?? null);
   if (valueSchemaId === undefined || keySchemaId === undefined) return undefined;
   return { valueSchemaId, keySchemaId };
+}
+
+/**
+ * Writes a decimal from its Avro bytes (the unscaled integer's two's complement) as `field`
+ * writes its text; false for a value with a problem. Into a DECIMAL column, an unscaled integer
+ * of up to 6 bytes goes straight to numeric digits, with no text in between.
+ */
+type DecimalBytesWriter = (
+  writer: BinaryCopyWriter,
+  buffer: Buffer,
+  start: number,
+  length: number,
+) => boolean;
+
+function decimalBytesWriter(
+  type: Extract<ColumnType, { kind: "decimal" }>,
+  stored: string | undefined,
+  field: FieldWriter,
+): DecimalBytesWriter {
+  const { precision, scale } = type;
+  // valueProblem's limit, |unscaled| < 10^precision; every 6-byte integer is below 10^15.
+  const limit = precision < 15 ? 10 ** precision : Number.POSITIVE_INFINITY;
+  const asText: DecimalBytesWriter = (writer, buffer, start, length) => {
+    const text = decimalText(twosComplementToBigint(buffer.subarray(start, start + length)), scale);
+    if (valueProblem(type, text, "postgres") !== undefined) return false;
+    field(writer, text);
+    return true;
+  };
+  if (stored !== "DECIMAL") return asText;
+  return (writer, buffer, start, length) => {
+    if (length > 6) return asText(writer, buffer, start, length);
+    const unscaled = length === 0 ? 0 : buffer.readIntBE(start, length);
+    if (Math.abs(unscaled) >= limit) return false;
+    return writer.numericUnscaled(unscaled, scale) || asText(writer, buffer, start, length);
+  };
 }
 
 /**
@@ -110,13 +148,27 @@ export class DirectBatch {
     partition: number,
   ): Generator<Buffer> {
     const layout = this.table.columns;
-    const indexes = model.columns.map((column) => layout.findIndex((other) => other.name === column.name));
-    if (indexes.some((index) => index === -1)) throw new DirectRowRefused("the model has other columns");
+    // The image is read by the layout's types: each model column must be one of its, as it is.
+    const indexes = model.columns.map((column) =>
+      layout.findIndex(
+        (other) => other.name === column.name && JSON.stringify(other.type) === JSON.stringify(column.type),
+      ),
+    );
+    if (indexes.includes(-1)) throw new DirectRowRefused("the model has other columns");
     const keys = new Set(model.keyColumns);
     const isKey = model.columns.map((column) => keys.has(column.name));
     const types = model.columns.map((column) => column.type);
     const textBytes = types.map(readsTextAsPosition);
-    const strings = new AvroCursor();
+    const decimals = model.columns.map((column, index) =>
+      column.type.kind === "decimal"
+        ? decimalBytesWriter(
+            column.type,
+            model.warehouseTypes?.get(foldIdentifier(column.name, "postgres"))?.base,
+            writers[index] as FieldWriter,
+          )
+        : undefined,
+    );
+    const bytes = new AvroCursor();
     const sourceCount = model.columns.length;
     const writeMetadata = metadataFieldsWriter(writers, sourceCount, loadedAtMicros);
     const values: unknown[] = new Array(layout.length);
@@ -124,20 +176,30 @@ export class DirectBatch {
     writer.header();
     for (let row = 0; row < this.#records.length; row++) {
       const message = this.#messages[this.#records[row] as number] as KafkaMessage;
-      this.#image.read(message.value as Buffer, this.#positions[row] as number, values);
+      const buffer = message.value as Buffer;
+      this.#image.read(buffer, this.#positions[row] as number, values);
       writer.row(writers.length);
       for (let column = 0; column < sourceCount; column++) {
         const value = values[indexes[column] as number];
         if (value === null || value === undefined) {
           if (isKey[column]) throw new DirectRowRefused("a key column has no value");
-        } else if (textBytes[column]) {
-          // Text's only writer is text(): the same UTF-8, copied instead of decoded and encoded.
-          strings.start(message.value as Buffer, value as number);
-          const length = strings.readLength();
-          writer.utf8(strings.buffer, strings.position, length);
-          strings.detach();
+          (writers[column] as FieldWriter)(writer, value);
           continue;
-        } else if (valueProblem(types[column] as ColumnSpec["type"], value, "postgres") !== undefined) {
+        }
+        const decimal = decimals[column];
+        if (textBytes[column] || decimal !== undefined) {
+          // The image gave where the value's Avro bytes start.
+          bytes.start(buffer, value as number);
+          const length = bytes.readLength();
+          // Text's only writer is text(): the same UTF-8, copied instead of decoded and encoded.
+          if (decimal === undefined) writer.utf8(buffer, bytes.position, length);
+          else if (!decimal(writer, buffer, bytes.position, length)) {
+            throw new DirectRowRefused("a value has a problem");
+          }
+          bytes.detach();
+          continue;
+        }
+        if (valueProblem(types[column] as ColumnSpec["type"], value, "postgres") !== undefined) {
           throw new DirectRowRefused("a value has a problem");
         }
         (writers[column] as FieldWriter)(writer, value);

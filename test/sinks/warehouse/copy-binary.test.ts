@@ -4,11 +4,15 @@ import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { decimalText } from "../../../src/avro/decimal.js";
 import type { ColumnSpec } from "../../../src/core/change-event.js";
 import type { ColumnType } from "../../../src/core/column-type.js";
 import { BatchApplier, warehouseAction } from "../../../src/sinks/warehouse/apply.js";
 import type { StagedRow } from "../../../src/sinks/warehouse/batch.js";
-import { BinaryCopyWriter } from "../../../src/sinks/warehouse/binary-copy-writer.js";
+import {
+  BinaryCopyWriter,
+  NUMERIC_UNSCALED_MAX_SCALE,
+} from "../../../src/sinks/warehouse/binary-copy-writer.js";
 import {
   binaryCopyPieces,
   binaryFieldWriters,
@@ -135,6 +139,44 @@ describe("binary COPY data, byte for byte", () => {
       ],
     ];
     for (const [text, hex] of cases) expect([text, fieldHex(decimal, numeric, text)]).toEqual([text, hex]);
+  });
+
+  it("writes a decimal from its unscaled integer as the very bytes of its text", () => {
+    const hexOf = (write: (writer: BinaryCopyWriter) => boolean) => {
+      const writer = new BinaryCopyWriter();
+      return write(writer) ? writer.rest().toString("hex") : "refused";
+    };
+    const limit = 2 ** 47;
+    const unscaledValues = [
+      0,
+      1,
+      -1,
+      5,
+      9999,
+      10_000,
+      10_001,
+      99_990_000,
+      100_000_000,
+      123_456_789_005,
+      -123_456_789_005,
+      limit - 1,
+      -(limit - 1),
+      ...Array.from({ length: 300 }, (_, index) => {
+        const magnitude = Math.floor(Math.random() * 10 ** (index % 15));
+        return index % 2 === 0 ? magnitude : -magnitude;
+      }),
+    ];
+    for (let scale = 0; scale <= NUMERIC_UNSCALED_MAX_SCALE; scale++) {
+      for (const unscaled of unscaledValues) {
+        const text = decimalText(BigInt(unscaled), scale);
+        expect([text, hexOf((writer) => writer.numericUnscaled(unscaled, scale))]).toEqual([
+          text,
+          hexOf((writer) => writer.numeric(text)),
+        ]);
+      }
+    }
+    expect(hexOf((writer) => writer.numericUnscaled(limit, 2))).toBe("refused");
+    expect(hexOf((writer) => writer.numericUnscaled(1, NUMERIC_UNSCALED_MAX_SCALE + 1))).toBe("refused");
   });
 
   it("writes a field the server refuses for values it cannot encode, so bisection finds them", () => {

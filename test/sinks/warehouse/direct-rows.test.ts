@@ -46,6 +46,8 @@ const table: TableSpec = {
     { name: "small", type: { kind: "int16" }, nullable: true, sourceType: "smallint" },
     { name: "mid", type: { kind: "int32" }, nullable: true, sourceType: "integer" },
     { name: "price", type: { kind: "decimal", precision: 12, scale: 2 }, nullable: true, sourceType: "" },
+    // Unscaled integers of more than 6 bytes: their text path.
+    { name: "total", type: { kind: "decimal", precision: 30, scale: 4 }, nullable: true, sourceType: "" },
     { name: "ratio", type: { kind: "float64" }, nullable: true, sourceType: "" },
     { name: "name", type: { kind: "string" }, nullable: true, sourceType: "text" },
     { name: "code", type: { kind: "string", maxLength: 4 }, nullable: true, sourceType: "varchar(4)" },
@@ -127,6 +129,7 @@ function row(id: bigint, overrides: Row = {}): Row {
     small: -32_768,
     mid: 2_147_483_647,
     price: "-1234567890.05",
+    total: "12345678901234567890.1234",
     ratio: -0.5,
     name: `naïve ünïcödé ${id} 🎉`,
     code: "ab",
@@ -178,9 +181,15 @@ describe("the fast path for plain upserts", () => {
   it("stages the very bytes the general path stages, one row per key", async () => {
     const messages = [
       event("r", row(1n), 1),
-      event("c", row(2n, { small: null, price: "0.00", name: "", flag: false, wall: null }), 2),
-      event("u", row(1n, { mid: -1, price: "99999999.99", ratio: 1e300 }), 3),
-      event("c", row(9_007_199_254_740_993n, { moment: -62_135_596_800_000_000, code: null }), 4),
+      event("c", row(2n, { small: null, price: "0.00", total: null, name: "", flag: false, wall: null }), 2),
+      event("u", row(1n, { mid: -1, price: "9999999999.99", total: "-0.0001", ratio: 1e300 }), 3),
+      event(
+        "c",
+        row(9_007_199_254_740_993n, { moment: -62_135_596_800_000_000, code: null, price: "0.05" }),
+        4,
+      ),
+      event("c", row(3n, { price: "-10000.00", total: "-99999999999999999999999999.9999" }), 4),
+      event("c", row(4n, { price: "1.10", total: "0.0000" }), 4),
       // the same event twice (a replay inside the batch): the first stays
       event("u", row(2n, { name: "first" }), 5),
       event("u", row(2n, { name: "second" }), 5),
@@ -191,7 +200,7 @@ describe("the fast path for plain upserts", () => {
     expect(direct).toBeDefined();
     expect(direct?.toString("hex")).toBe(generalCopyData(messages).toString("hex"));
     const scanned = await scanDirect(messages, readers);
-    expect(scanned?.batch?.rowCount).toBe(4);
+    expect(scanned?.batch?.rowCount).toBe(6);
     expect(scanned?.general).toEqual([]);
   });
 
@@ -250,8 +259,10 @@ describe("the fast path for plain upserts", () => {
     const tooLong = [record(event("c", row(1n, { code: "abcde" }), 1), 0)];
     expect(await scanDirect(tooLong, readers)).toBeDefined();
     await expect(directCopyData(tooLong)).rejects.toThrow(DirectRowRefused);
-    const tooWide = [record(event("c", row(1n, { price: "12345678901.00" }), 1), 0)];
-    await expect(directCopyData(tooWide)).rejects.toThrow(DirectRowRefused);
+    for (const tooWide of [{ price: "12345678901.00" }, { total: "1234567890123456789012345678.0000" }]) {
+      const records = [record(event("c", row(1n, tooWide), 1), 0)];
+      await expect(directCopyData(records)).rejects.toThrow(DirectRowRefused);
+    }
   });
 });
 

@@ -32,7 +32,7 @@ import { BinaryCopyWriter } from "./binary-copy-writer.js";
 import { type FieldWriter, metadataFieldsWriter } from "./copy-binary.js";
 import { foldIdentifier } from "./identifier.js";
 import type { TableModel } from "./sql.js";
-import { valueProblem } from "./values.js";
+import { avroValueMayHaveProblem, valueProblem } from "./values.js";
 
 /** How the records of one value schema and one key schema are read on the fast path. */
 export interface DirectReaders {
@@ -159,6 +159,7 @@ export class DirectBatch {
     const isKey = model.columns.map((column) => keys.has(column.name));
     const types = model.columns.map((column) => column.type);
     const textBytes = types.map(readsTextAsPosition);
+    const checked = types.map((type) => avroValueMayHaveProblem(type, "postgres"));
     const decimals = model.columns.map((column, index) =>
       column.type.kind === "decimal"
         ? decimalBytesWriter(
@@ -199,7 +200,10 @@ export class DirectBatch {
           bytes.detach();
           continue;
         }
-        if (valueProblem(types[column] as ColumnSpec["type"], value, "postgres") !== undefined) {
+        if (
+          checked[column] &&
+          valueProblem(types[column] as ColumnSpec["type"], value, "postgres") !== undefined
+        ) {
           throw new DirectRowRefused("a value has a problem");
         }
         (writers[column] as FieldWriter)(writer, value);

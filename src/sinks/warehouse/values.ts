@@ -226,3 +226,22 @@ export function valueProblem(type: ColumnType, value: unknown, dialect: Dialect)
   }
   return undefined;
 }
+
+/**
+ * Whether valueProblem can refuse a value of `type` read from its Avro type (columnAvroType):
+ * int16 and int32 values come as Avro ints, longer text than a varchar's limit is possible, and
+ * decimals may have too many digits. Every other kind is in range by its Avro type (an int64 is a
+ * long), so the fast path checks no value of it. Keep it in step with valueProblem.
+ */
+export function avroValueMayHaveProblem(type: ColumnType, dialect: Dialect): boolean {
+  switch (type.kind) {
+    case "int16":
+    case "int32":
+    case "decimal":
+      return true;
+    case "string":
+      return dialect === "redshift" || type.maxLength !== undefined;
+    default:
+      return false;
+  }
+}

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { ColumnType } from "../../../src/core/column-type.js";
 import { renderType, typeChange, warehouseType } from "../../../src/sinks/warehouse/typemap.js";
-import { timestampText, toParameter, valueProblem } from "../../../src/sinks/warehouse/values.js";
+import {
+  avroValueMayHaveProblem,
+  timestampText,
+  toParameter,
+  valueProblem,
+} from "../../../src/sinks/warehouse/values.js";
 
 const cases: [ColumnType, string, string][] = [
   [{ kind: "boolean" }, "BOOLEAN", "BOOLEAN"],
@@ -115,5 +120,31 @@ describe("values", () => {
       "text of 4 characters is longer than varchar(3)",
     );
     expect(valueProblem({ kind: "string" }, "x".repeat(70_000), "redshift")).toMatch(/longer than Redshift/);
+  });
+
+  it("are never refused for the kinds the fast path does not check, at the edges of their Avro types", () => {
+    const edges: [ColumnType, unknown[]][] = [
+      [{ kind: "int64" }, [-(2n ** 63n), 2n ** 63n - 1n, Number.MAX_SAFE_INTEGER, 0]],
+      [{ kind: "float32" }, [Number.NaN, -0, 3.4e38]],
+      [{ kind: "float64" }, [Number.NaN, Number.NEGATIVE_INFINITY, 1.7976931348623157e308]],
+      [{ kind: "boolean" }, [true, false]],
+      [{ kind: "date" }, [-(2 ** 31), 2 ** 31 - 1]],
+      [{ kind: "timestamp" }, [-(2 ** 63), 2 ** 63]],
+      [{ kind: "timestamptz" }, [-(2 ** 63), 2 ** 63]],
+      [{ kind: "string" }, ["", "x".repeat(70_000)]],
+      [{ kind: "text", semantic: "xml" }, ["x".repeat(70_000)]],
+    ];
+    for (const [type, values] of edges) {
+      expect(avroValueMayHaveProblem(type, "postgres"), type.kind).toBe(false);
+      for (const value of values) expect(valueProblem(type, value, "postgres"), type.kind).toBeUndefined();
+    }
+    for (const type of [
+      { kind: "int16" },
+      { kind: "decimal", precision: 5, scale: 2 },
+      { kind: "string", maxLength: 3 },
+    ] as ColumnType[]) {
+      expect(avroValueMayHaveProblem(type, "postgres"), type.kind).toBe(true);
+    }
+    expect(avroValueMayHaveProblem({ kind: "string" }, "redshift")).toBe(true);
   });
 });

@@ -31,6 +31,7 @@ import type { ColumnType } from "../../core/column-type.js";
 import { BinaryCopyWriter } from "./binary-copy-writer.js";
 import { type FieldWriter, metadataFieldsWriter } from "./copy-binary.js";
 import { foldIdentifier } from "./identifier.js";
+import { KeySlots } from "./key-slots.js";
 import type { TableModel } from "./sql.js";
 import { avroValueMayHaveProblem, valueProblem } from "./values.js";
 
@@ -248,16 +249,17 @@ export async function scanDirect(
   messages: readonly KafkaMessage[],
   readers: DirectReaders,
 ): Promise<ScannedChunk | undefined> {
-  /** Keys by their bytes: one key schema, so equal keys, equal bytes. */
-  const keyOf: string[] = new Array(messages.length);
-  /** Each key's row so far by slot, in arrays: no object per record outlives its scan. */
-  const slots = new Map<string, number>();
+  /** Keys by their bytes (one key schema, so equal keys, equal bytes), and each record's. */
+  const keys = new KeySlots(messages.length);
+  const slotOf = new Int32Array(messages.length);
+  /** Per key slot, in arrays (no object per record outlives its scan): its row so far, -1 for none. */
   const records: number[] = [];
   const positions: number[] = [];
   const versions: string[] = [];
   const ops: Op[] = [];
   const sourceTsMs: number[] = [];
-  const generalKeys = new Set<string>();
+  /** Per key slot: 1 when its records go to the general path. */
+  const generalKeys = new Uint8Array(messages.length);
   let table: TableSpec | undefined;
   for (let record = 0; record < messages.length; record++) {
     // The warehouse transactions in flight wait for the event loop between their statements.
@@ -274,8 +276,15 @@ export async function scanDirect(
       return undefined; // the general path sends it to the dead-letter topic, saying why
     }
     if (envelope?.op === "t") return undefined;
-    const keyBytes = (key as Buffer).toString("latin1", WIRE_HEADER_BYTES);
-    keyOf[record] = keyBytes;
+    const slot = keys.slotOf(key as Buffer, WIRE_HEADER_BYTES, (key as Buffer).length);
+    slotOf[record] = slot;
+    if (slot === records.length) {
+      records.push(-1);
+      positions.push(0);
+      versions.push("");
+      ops.push("c");
+      sourceTsMs.push(0);
+    }
     const position = envelope?.image ?? null;
     if (
       !envelope ||
@@ -283,15 +292,11 @@ export async function scanDirect(
       position === null ||
       envelope.unavailableColumns.length > 0
     ) {
-      generalKeys.add(keyBytes);
+      generalKeys[slot] = 1;
       continue;
     }
     table ??= envelope.table;
-    let slot = slots.get(keyBytes);
-    if (slot === undefined) {
-      slot = records.length;
-      slots.set(keyBytes, slot);
-    } else if (envelope.version <= (versions[slot] as string)) continue;
+    if (records[slot] !== -1 && envelope.version <= (versions[slot] as string)) continue;
     records[slot] = record;
     positions[slot] = position;
     versions[slot] = envelope.version;
@@ -299,8 +304,13 @@ export async function scanDirect(
     sourceTsMs[slot] = envelope.sourceTsMs;
   }
   let batch: DirectBatch | undefined;
-  for (const [keyBytes, slot] of slots) {
-    if (generalKeys.has(keyBytes)) continue;
+  let anyGeneral = false;
+  for (let slot = 0; slot < keys.count; slot++) {
+    if (generalKeys[slot] === 1) {
+      anyGeneral = true;
+      continue;
+    }
+    // Every key without a general record has an upsert.
     batch ??= new DirectBatch(table as TableSpec, messages, readers.image);
     batch.keep(
       records[slot] as number,
@@ -310,7 +320,8 @@ export async function scanDirect(
       sourceTsMs[slot] as number,
     );
   }
-  const general =
-    generalKeys.size === 0 ? [] : messages.filter((_, record) => generalKeys.has(keyOf[record] as string));
+  const general = anyGeneral
+    ? messages.filter((_, record) => generalKeys[slotOf[record] as number] === 1)
+    : [];
   return { batch, general };
 }

@@ -313,27 +313,39 @@ export function metadataFieldsWriter(
   const [version, op, deleted, sourceTs, loadedAt, topic, partition, offset] = writers.slice(
     sourceCount,
   ) as MetadataWriters;
-  // Op and deleted take a few values, and loaded_at, topic and partition are one micro-batch's:
-  // their fields are encoded once, by their own writers, and copied into each row.
+  // Op and deleted take a few values, mostly the same from row to row, and loaded_at, topic and
+  // partition are one micro-batch's: their fields are encoded once, by their own writers, and
+  // copied into each row.
   const opFields = new Map<string, Buffer>();
+  let lastOp: string | undefined;
+  let lastDeleted: boolean | undefined;
+  let opAndDeleted: Buffer = Buffer.alloc(0);
   let originTopic: string | undefined;
   let originPartition: number | undefined;
   let originFields: Buffer = Buffer.alloc(0);
+  let scratch = new BinaryCopyWriter();
   const encoded = (write: (scratch: BinaryCopyWriter) => void): Buffer => {
-    const scratch = new BinaryCopyWriter();
+    // A few fields at a time: they never reach the end of the scratch's piece, so stay in it.
+    if (scratch.rest().length > 64 * 1024) scratch = new BinaryCopyWriter();
+    const from = scratch.rest().length;
     write(scratch);
-    return Buffer.from(scratch.rest());
+    return Buffer.from(scratch.rest().subarray(from));
   };
   return (writer, rowVersion, rowOp, rowDeleted, sourceTsMs, rowTopic, rowPartition, rowOffset) => {
     version(writer, rowVersion);
-    const opKey = rowDeleted ? `${rowOp}t` : rowOp;
-    let opAndDeleted = opFields.get(opKey);
-    if (opAndDeleted === undefined) {
-      opAndDeleted = encoded((scratch) => {
-        op(scratch, rowOp);
-        deleted(scratch, rowDeleted);
-      });
-      opFields.set(opKey, opAndDeleted);
+    if (rowOp !== lastOp || rowDeleted !== lastDeleted) {
+      lastOp = rowOp;
+      lastDeleted = rowDeleted;
+      const opKey = rowDeleted ? `${rowOp}t` : rowOp;
+      let fields = opFields.get(opKey);
+      if (fields === undefined) {
+        fields = encoded((scratch) => {
+          op(scratch, rowOp);
+          deleted(scratch, rowDeleted);
+        });
+        opFields.set(opKey, fields);
+      }
+      opAndDeleted = fields;
     }
     writer.encoded(opAndDeleted);
     sourceTs(writer, sourceTsMicros(sourceTsMs));

@@ -274,6 +274,24 @@ interface Skipper {
   readonly width: number | undefined;
 }
 
+/** One field of a flat record (AvroTypes.#flatSkip): how it is skipped, after which null branch. */
+interface FlatStep {
+  readonly kind: number;
+  readonly width: number;
+  /** The union branch that is null, or -1 for a field that is not a union. */
+  readonly nullBranch: number;
+}
+
+const VARINT_STEP = 1;
+const BYTES_STEP = 2;
+const FIXED_STEP = 3;
+
+function sequence(skips: readonly Skip[]): Skip {
+  return (cursor) => {
+    for (let index = 0; index < skips.length; index++) (skips[index] as Skip)(cursor);
+  };
+}
+
 const fixedWidth = (width: number): Skipper => ({ skip: (cursor) => cursor.advance(width), width });
 const varint: Skipper = { skip: (cursor) => cursor.skipVarint(), width: undefined };
 const lengthPrefixed: Skipper = { skip: (cursor) => cursor.skipBytes(), width: undefined };
@@ -425,11 +443,54 @@ export class AvroTypes {
       skipFields = (cursor) => cursor.advance(width);
       return this.#define(name, { skip: skipFields, width });
     }
-    const skips = fields.map((field) => field.skip);
-    skipFields = (cursor) => {
-      for (let index = 0; index < skips.length; index++) (skips[index] as Skip)(cursor);
-    };
+    skipFields = this.#flatSkip(fieldsOf(schema), inner) ?? sequence(fields.map((field) => field.skip));
     return this.#define(name, { skip: skipFields, width: undefined });
+  }
+
+  /**
+   * One loop over the fields of a record whose fields are all primitives (logical types and enums
+   * included) or nullable ones (a union of null and a primitive), as row images are: no call per
+   * field and union branch. Undefined for any other record.
+   */
+  #flatSkip(fields: readonly AvroField[], namespace: string | undefined): Skip | undefined {
+    const steps = fields.map((field) => this.#flatStep(field.type, namespace));
+    if (steps.some((step) => step === undefined)) return undefined;
+    const kinds = steps.map((step) => (step as FlatStep).kind);
+    const widths = steps.map((step) => (step as FlatStep).width);
+    const nullBranches = steps.map((step) => (step as FlatStep).nullBranch);
+    const count = steps.length;
+    return (cursor) => {
+      for (let index = 0; index < count; index++) {
+        const nullBranch = nullBranches[index] as number;
+        if (nullBranch !== -1 && cursor.readUnionBranch(2) === nullBranch) continue;
+        const kind = kinds[index];
+        if (kind === VARINT_STEP) cursor.skipVarint();
+        else if (kind === BYTES_STEP) cursor.skipBytes();
+        else cursor.advance(widths[index] as number);
+      }
+    };
+  }
+
+  #flatStep(schema: AvroSchema, namespace: string | undefined): FlatStep | undefined {
+    const resolved = this.resolve(schema, namespace);
+    if (!Array.isArray(resolved)) return this.#primitiveStep(resolved, namespace, -1);
+    const branches = resolved as readonly AvroSchema[];
+    const nullBranch = branches.indexOf("null");
+    if (branches.length !== 2 || nullBranch === -1) return undefined;
+    return this.#primitiveStep(branches[1 - nullBranch] as AvroSchema, namespace, nullBranch);
+  }
+
+  #primitiveStep(
+    schema: AvroSchema,
+    namespace: string | undefined,
+    nullBranch: number,
+  ): FlatStep | undefined {
+    if (Array.isArray(schema)) return undefined;
+    const skipper = this.#skipper(schema, namespace);
+    if (skipper === varint) return { kind: VARINT_STEP, width: 0, nullBranch };
+    if (skipper === lengthPrefixed) return { kind: BYTES_STEP, width: 0, nullBranch };
+    if (skipper.width !== undefined) return { kind: FIXED_STEP, width: skipper.width, nullBranch };
+    return undefined;
   }
 
   #define(name: string, skipper: Skipper): Skipper {

@@ -209,6 +209,53 @@ describe("compiled Avro skippers", () => {
     }
   });
 
+  it("skip a record of primitives and nullable primitives (a row image) in one loop, exactly", () => {
+    const flat = {
+      type: "record",
+      name: "Row",
+      fields: [
+        { name: "id", type: "long" },
+        { name: "name", type: ["null", "string"] },
+        { name: "last", type: ["string", "null"] },
+        { name: "price", type: ["null", { type: "bytes", logicalType: "decimal", precision: 9, scale: 2 }] },
+        { name: "ratio", type: ["null", "double"] },
+        { name: "small", type: ["null", "float"] },
+        { name: "flag", type: ["null", "boolean"] },
+        { name: "day", type: ["null", { type: "int", logicalType: "date" }] },
+        { name: "color", type: ["null", { type: "enum", name: "Color", symbols: ["RED", "GREEN"] }] },
+        { name: "hash", type: ["null", { type: "fixed", name: "Hash", size: 3 }] },
+        { name: "nothing", type: "null" },
+      ],
+    };
+    const full = {
+      id: 1234567,
+      name: "naïve",
+      last: "x",
+      price: Buffer.from([0x01, 0x02]),
+      ratio: 2.5,
+      small: 1.5,
+      flag: true,
+      day: 19_000,
+      color: "GREEN",
+      hash: Buffer.from("abc"),
+      nothing: null,
+    };
+    const empty = Object.fromEntries(Object.keys(full).map((key) => [key, null]));
+    for (const value of [full, { ...empty, id: -1, last: "" }]) {
+      const bytes = avscType(flat).toBuffer(value);
+      expect(skipAll(flat as AvroSchema, Buffer.concat([bytes, varints(21)]))).toBe(bytes.length);
+      for (let cut = 0; cut < bytes.length; cut++) {
+        expect(() => skipAll(flat as AvroSchema, bytes.subarray(0, cut)), `cut at ${cut}`).toThrow(
+          AvroDataError,
+        );
+      }
+    }
+    // A union index that is neither branch is refused, not skipped.
+    expect(() => skipAll(flat as AvroSchema, Buffer.concat([varints(1), varints(2)]))).toThrow(
+      /invalid union index/,
+    );
+  });
+
   it("skip array and map blocks written with negative counts and their byte sizes", () => {
     const longsBlock = Buffer.concat([varints(1, 2), avscType("long").toBuffer(300)]);
     const array = Buffer.concat([varints(-3, longsBlock.length), longsBlock, varints(1, 7, 0)]);

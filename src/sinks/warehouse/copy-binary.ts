@@ -140,6 +140,31 @@ const timestampField: FieldWriter = (writer, value) => {
   }
 };
 
+/**
+ * The fast path's shortcuts (direct-rows.ts) for values as event-decoder reads them from Avro for
+ * the warehouse, each writing the very bytes of the column's FieldWriter without its checks of
+ * what the value is: an int64 (a safe number, else a bigint) into BIGINT, and microseconds (a
+ * number) into TIMESTAMP or TIMESTAMPTZ (writeMicros).
+ */
+export const NO_SHORTCUT = 0;
+export const INT64_SHORTCUT = 1;
+export const MICROS_SHORTCUT = 2;
+
+export function avroShortcut(type: ColumnType, stored: WarehouseType | undefined): number {
+  if (type.kind === "int64" && stored?.base === "BIGINT") return INT64_SHORTCUT;
+  if (type.kind === "timestamp" && stored?.base === "TIMESTAMP") return MICROS_SHORTCUT;
+  if (type.kind === "timestamptz" && stored?.base === "TIMESTAMPTZ") return MICROS_SHORTCUT;
+  return NO_SHORTCUT;
+}
+
+/** timestampField's bytes for safe microseconds whose shift is safe too; false for the others. */
+export function writeMicros(writer: BinaryCopyWriter, micros: number): boolean {
+  const shifted = micros - PG_EPOCH_MICROS;
+  if (!Number.isSafeInteger(micros) || !Number.isSafeInteger(shifted)) return false;
+  writer.int64(shifted);
+  return true;
+}
+
 function isText(stored: WarehouseType): boolean {
   return stored.base === "VARCHAR" || stored.base === "TEXT";
 }
@@ -348,7 +373,9 @@ export function metadataFieldsWriter(
       opAndDeleted = fields;
     }
     writer.encoded(opAndDeleted);
-    sourceTs(writer, sourceTsMicros(sourceTsMs));
+    // The source_ts writer is timestampField: binaryFieldWriters takes no other for it.
+    const micros = sourceTsMicros(sourceTsMs);
+    if (typeof micros !== "number" || !writeMicros(writer, micros)) sourceTs(writer, micros);
     if (rowTopic !== originTopic || rowPartition !== originPartition) {
       originTopic = rowTopic;
       originPartition = rowPartition;

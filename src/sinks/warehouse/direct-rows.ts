@@ -29,7 +29,14 @@ import { WIRE_HEADER_BYTES, wireSchemaId } from "../../avro/wire-writer.js";
 import type { ColumnSpec, Op, TableSpec } from "../../core/change-event.js";
 import type { ColumnType } from "../../core/column-type.js";
 import { BinaryCopyWriter } from "./binary-copy-writer.js";
-import { type FieldWriter, metadataFieldsWriter } from "./copy-binary.js";
+import {
+  avroShortcut,
+  type FieldWriter,
+  INT64_SHORTCUT,
+  MICROS_SHORTCUT,
+  metadataFieldsWriter,
+  writeMicros,
+} from "./copy-binary.js";
 import { foldIdentifier } from "./identifier.js";
 import { KeySlots } from "./key-slots.js";
 import type { TableModel } from "./sql.js";
@@ -161,13 +168,13 @@ export class DirectBatch {
     const types = model.columns.map((column) => column.type);
     const textBytes = types.map(readsTextAsPosition);
     const checked = types.map((type) => avroValueMayHaveProblem(type, "postgres"));
+    const stored = model.columns.map((column) =>
+      model.warehouseTypes?.get(foldIdentifier(column.name, "postgres")),
+    );
+    const shortcuts = types.map((type, column) => avroShortcut(type, stored[column]));
     const decimals = model.columns.map((column, index) =>
       column.type.kind === "decimal"
-        ? decimalBytesWriter(
-            column.type,
-            model.warehouseTypes?.get(foldIdentifier(column.name, "postgres"))?.base,
-            writers[index] as FieldWriter,
-          )
+        ? decimalBytesWriter(column.type, stored[index]?.base, writers[index] as FieldWriter)
         : undefined,
     );
     const bytes = new AvroCursor();
@@ -201,6 +208,13 @@ export class DirectBatch {
           bytes.detach();
           continue;
         }
+        // Int64s and timestamps, the most common keys and columns, without a call through writers.
+        const shortcut = shortcuts[column];
+        if (shortcut === INT64_SHORTCUT) {
+          writer.int64(value as number | bigint);
+          continue;
+        }
+        if (shortcut === MICROS_SHORTCUT && writeMicros(writer, value as number)) continue;
         if (
           checked[column] &&
           valueProblem(types[column] as ColumnSpec["type"], value, "postgres") !== undefined

@@ -8,8 +8,11 @@
  * tombstones, unchanged TOAST) go to the general path, which applies them after. Deduplication
  * then needs only each record's key bytes and version (scanDirect). The images are
  * read as the COPY takes them (DirectBatch.copyPieces) with the general path's value readers,
- * value checks and field writers, except that int64s stay numbers and text is copied as its UTF-8
- * bytes: the warehouse gets the very bytes of the general path (the tests compare them).
+ * value checks and field writers, except for shortcuts that keep their bytes: int64s stay numbers,
+ * text is copied as its UTF-8, small decimals go from their unscaled integer to numeric digits,
+ * int64s and timestamps skip the writers' checks of what a value is, and kinds that cannot be out
+ * of range skip the value check. The warehouse gets the very bytes of the general path (the tests
+ * compare them).
  *
  * Anything else leaves the whole micro-batch to the general path (batch.ts, apply.ts): a truncate,
  * records of other schemas, undecodable records, a value with a problem, a warehouse that refuses
@@ -71,8 +74,7 @@ export function chunkSchemaIds(
 
 /**
  * Writes a decimal from its Avro bytes (the unscaled integer's two's complement) as `field`
- * writes its text; false for a value with a problem. Into a DECIMAL column, an unscaled integer
- * of up to 6 bytes goes straight to numeric digits, with no text in between.
+ * writes its text; false for a value with a problem.
  */
 type DecimalBytesWriter = (
   writer: BinaryCopyWriter,
@@ -81,6 +83,7 @@ type DecimalBytesWriter = (
   length: number,
 ) => boolean;
 
+/** Into a DECIMAL column, an unscaled integer of up to 6 bytes goes to numeric digits, no text. */
 function decimalBytesWriter(
   type: Extract<ColumnType, { kind: "decimal" }>,
   stored: string | undefined,

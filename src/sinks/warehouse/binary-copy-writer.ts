@@ -51,6 +51,9 @@ function digitGroup(text: string, from: number, first: number, end: number): num
 
 /** Binary COPY data in pieces: the fields' encodings (each type's send function in Postgres). */
 export class BinaryCopyWriter extends PieceWriter {
+  /** numericUnscaled's base-10000 digits: at most 4 of the integer and 3 of the fraction. */
+  readonly #digits = new Int32Array(8);
+
   header(): void {
     this.reserve(HEADER.length);
     this.length += HEADER.copy(this.buffer, this.length);
@@ -153,9 +156,11 @@ export class BinaryCopyWriter extends PieceWriter {
     this.reserve(length);
     const buffer = this.buffer;
     const at = this.length;
-    if (length <= SHORT_TEXT)
+    if (length <= SHORT_TEXT) {
       for (let index = 0; index < length; index++) buffer[at + index] = fields[index] as number;
-    else fields.copy(buffer, at);
+    } else {
+      fields.copy(buffer, at);
+    }
     this.length = at + length;
   }
 
@@ -271,9 +276,6 @@ export class BinaryCopyWriter extends PieceWriter {
     this.length = at;
     return true;
   }
-
-  /** numericUnscaled's base-10000 digits: at most 4 of the integer and 3 of the fraction. */
-  readonly #digits = new Int32Array(8);
 
   /**
    * A field every column type written here refuses as "incorrect binary data format" (22P03):

@@ -211,7 +211,7 @@ export function fieldWriter(type: ColumnType, stored: WarehouseType | undefined)
 }
 
 /** The values of the metadata columns (sql.ts metadataDefinitions) as column types. */
-const metadataTypes: Readonly<Record<(typeof metadataColumns)[number], ColumnType>> = {
+export const metadataTypes: Readonly<Record<(typeof metadataColumns)[number], ColumnType>> = {
   _tributary_version: { kind: "string" },
   _tributary_op: { kind: "string" },
   _tributary_deleted: { kind: "boolean" },

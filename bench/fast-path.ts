@@ -23,39 +23,30 @@ import {
   compileKeyChecker,
 } from "../src/avro/event-decoder.js";
 import { eventKeyEncoder, eventValueEncoder } from "../src/avro/event-encoder.js";
-import type { ColumnType } from "../src/core/column-type.js";
 import { binaryFieldWriters, metadataTypes } from "../src/sinks/warehouse/copy-binary.js";
 import { type DirectReaders, scanDirect } from "../src/sinks/warehouse/direct-rows.js";
 import { foldIdentifier } from "../src/sinks/warehouse/identifier.js";
 import { metadataColumns, type TableModel } from "../src/sinks/warehouse/sql.js";
 import { warehouseType } from "../src/sinks/warehouse/typemap.js";
 import { changeEvent, tableSpec } from "../test/helpers/envelope-producer.js";
-import { printTable, writeJson } from "./lib/report.js";
+import { benchColumns, benchRow } from "./lib/bench-rows.js";
+import { median, printTable, writeJson } from "./lib/report.js";
 
 const RECORDS = 10_000;
 const passes = Number(process.env.BENCH_PASSES ?? 30);
 const VALUE_SCHEMA_ID = 1;
 const KEY_SCHEMA_ID = 2;
 
-/** The columns of bench/sink.ts's tables. */
-const columns: readonly (readonly [string, ColumnType])[] = [
-  ["id", { kind: "int64" }],
-  ["customer", { kind: "string" }],
-  ["amount", { kind: "decimal", precision: 12, scale: 2 }],
-  ["status", { kind: "string" }],
-  ["updated_at", { kind: "timestamptz" }],
-];
-const table = tableSpec("bench.public.t0", columns, ["id"]);
-const statuses = ["new", "paid", "shipped", "returned"];
+const table = tableSpec("bench.public.t0", benchColumns, ["id"]);
 
 /** The table as the sink creates it: its columns and the metadata columns, in their natural types. */
 const model: TableModel = {
   schema: "bench",
   table: "bench_t0",
-  columns: columns.map(([name, type]) => ({ name, type })),
+  columns: benchColumns.map(([name, type]) => ({ name, type })),
   keyColumns: ["id"],
   warehouseTypes: new Map([
-    ...columns.map(
+    ...benchColumns.map(
       ([name, type]) => [foldIdentifier(name, "postgres"), warehouseType(type, "postgres")] as const,
     ),
     ...metadataColumns.map((name) => [name, warehouseType(metadataTypes[name], "postgres")] as const),
@@ -81,13 +72,7 @@ function records(): KafkaMessage[] {
     const event = changeEvent(table, {
       op: "u",
       version: RECORDS + id,
-      row: {
-        id: BigInt(id),
-        customer: `customer ${id % 5000}`,
-        amount: (((id * 7 + 1301) % 100_000) / 100).toFixed(2),
-        status: statuses[id % statuses.length] as string,
-        updated_at: 1_700_000_000_000_000 + id * 1000,
-      },
+      row: benchRow(id, 1),
     });
     return {
       key: wire(KEY_SCHEMA_ID, (buffer, offset) => encodeKey(buffer, offset, event)),
@@ -100,11 +85,6 @@ function records(): KafkaMessage[] {
 function cpuMicros(): number {
   const { user, system } = process.cpuUsage();
   return user + system;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 async function main(): Promise<void> {

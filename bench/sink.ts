@@ -34,13 +34,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { type Admin, Kafka, logLevel } from "kafkajs";
 import pg from "pg";
-import type { ColumnType } from "../src/core/column-type.js";
 import { createLogger } from "../src/core/logger.js";
 import { stagedRowOf } from "../src/sinks/warehouse/batch.js";
 import { consumeTopics, PARTITIONS_IN_FLIGHT } from "../src/sinks/warehouse/consumer.js";
 import { timestampText } from "../src/sinks/warehouse/values.js";
 import { EnvelopeProducer, type EventInput, tableSpec, version } from "../test/helpers/envelope-producer.js";
 import { stack } from "../test/helpers/stack.js";
+import { benchColumns, benchRow } from "./lib/bench-rows.js";
 import { copySeconds } from "./lib/ceilings.js";
 import { CliProcess, cliNodeFlags, freePort } from "./lib/cli-process.js";
 import { type MergeTable, mergeAlone } from "./lib/merge-alone.js";
@@ -51,7 +51,7 @@ import {
   startCpuMeter,
   thisProcessGroup,
 } from "./lib/process-cpu.js";
-import { type BenchRow, printTable, writeJson } from "./lib/report.js";
+import { type BenchRow, median, printTable, writeJson } from "./lib/report.js";
 
 const events = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const tableCount = Number(process.env.BENCH_TABLES ?? 10);
@@ -73,29 +73,9 @@ const groupId = `${runId}_group`;
 const consumerAloneGroupId = `${runId}_consumer_alone`;
 const warehouse = { ...stack.postgres, database: "warehouse" };
 
-const columns: readonly (readonly [string, ColumnType])[] = [
-  ["id", { kind: "int64" }],
-  ["customer", { kind: "string" }],
-  ["amount", { kind: "decimal", precision: 12, scale: 2 }],
-  ["status", { kind: "string" }],
-  ["updated_at", { kind: "timestamptz" }],
-];
-const statuses = ["new", "paid", "shipped", "returned"];
-const baseMicros = 1_700_000_000_000_000;
 const tables = Array.from({ length: tableCount }, (_, index) =>
-  tableSpec(`${runId}.public.t${index}`, columns, ["id"]),
+  tableSpec(`${runId}.public.t${index}`, benchColumns, ["id"]),
 );
-
-/** The row of key `id` as its insert (`round` 0) or its update (`round` 1) writes it. */
-function rowOf(id: number, round: number) {
-  return {
-    id: BigInt(id),
-    customer: `customer ${id % 5000}`,
-    amount: (((id * 7 + round * 1301) % 100_000) / 100).toFixed(2),
-    status: statuses[(id + round) % statuses.length] as string,
-    updated_at: baseMicros + id * 1000 + round * 3_600_000_000,
-  };
-}
 
 /** Event sequence numbers: inserts of all tables first, then the updates; versions follow them. */
 function sequenceOf(table: number, id: number, round: number): number {
@@ -113,7 +93,7 @@ async function produce(): Promise<void> {
           const batch: EventInput[] = [];
           for (let id = first; id < first + produceChunk && id <= keysPerTable; id++) {
             const sequence = sequenceOf(index, id, round);
-            batch.push({ op: round === 0 ? "c" : "u", version: sequence, row: rowOf(id, round) });
+            batch.push({ op: round === 0 ? "c" : "u", version: sequence, row: benchRow(id, round) });
           }
           await producer.sendRaw(table.topic, encode(batch));
         }
@@ -209,7 +189,7 @@ function eventRowsCsv(): Readable {
           for (let first = 1; first <= keysPerTable; first += produceChunk) {
             const lines: string[] = [];
             for (let id = first; id < first + produceChunk && id <= keysPerTable; id++) {
-              const row = rowOf(id, round);
+              const row = benchRow(id, round);
               const sequence = sequenceOf(index, id, round);
               const sourceTs = `${timestampText((1_700_000_000_000 + sequence) * 1000)}+00`;
               const op = round === 0 ? "c" : "u";
@@ -238,7 +218,7 @@ function mergeTables(maxRows: number): MergeTable[] {
           const event = {
             table: spec,
             op: round === 0 ? ("c" as const) : ("u" as const),
-            image: rowOf(id, round),
+            image: benchRow(id, round),
             version: version(sequence),
             sourceTsMs: 1_700_000_000_000 + sequence,
             unavailableColumns: [],
@@ -498,11 +478,3 @@ async function cleanUp(admin: Admin): Promise<void> {
 if (producerRun) await produce();
 else if (consumerRun) await consumeAlone();
 else await main();
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}

@@ -201,6 +201,21 @@ export class RecordDecoder {
   }
 
   /**
+   * Loads the record's schemas that are not loaded yet (as decode() does, without decoding): the
+   * fast path needs both before it can read a record. Throws RecordError for a schema id the
+   * registry does not know and for bytes not in the wire format.
+   */
+  async loadSchemas(record: RawRecord): Promise<void> {
+    for (const [buffer, what] of [
+      [record.value, "value"],
+      [record.key, "key"],
+    ] as const) {
+      if (buffer === null || buffer.length === 0) continue;
+      if (!this.#schemas.has(schemaIdOf(buffer, what))) await this.#load(buffer, what);
+    }
+  }
+
+  /**
    * decode() without waiting: undefined when a schema of the record is not loaded yet (then
    * decode() loads it).
    */

@@ -294,7 +294,12 @@ export class WarehouseSink {
   ): Promise<PartitionChunk | undefined> {
     if (this.#options.config.dialect !== "postgres") return chunk;
     const ids = chunkSchemaIds(chunk.messages);
-    const readers = ids && this.#decoder.directReaders(ids.valueSchemaId, ids.keySchemaId);
+    if (!ids) return chunk;
+    let readers = this.#decoder.directReaders(ids.valueSchemaId, ids.keySchemaId);
+    const first = chunk.messages[0] as KafkaMessage;
+    if (!readers && (await this.#schemasLoaded(first, context))) {
+      readers = this.#decoder.directReaders(ids.valueSchemaId, ids.keySchemaId);
+    }
     if (!readers) return chunk;
     const scanned = await this.#decodeInTurn(() => scanDirect(chunk.messages, readers));
     const batch = scanned?.batch;
@@ -324,6 +329,20 @@ export class WarehouseSink {
       Number(process.hrtime.bigint() - started) / 1e9,
     );
     return scanned.general.length > 0 ? { ...chunk, messages: scanned.general } : undefined;
+  }
+
+  /**
+   * Loads the schemas of a topic's first chunk (retrying registry outages), so that it too can take
+   * the fast path; false when the record's schemas cannot be had (the general path says why).
+   */
+  async #schemasLoaded(record: KafkaMessage, context: ChunkContext): Promise<boolean> {
+    try {
+      await this.#retrying(() => this.#decoder.loadSchemas(record), context);
+      return true;
+    } catch (error) {
+      if (error instanceof RecordError) return false;
+      throw error;
+    }
   }
 
   /** The chunk's records as staged rows and truncates; undecodable records go to `deadLetter`. */

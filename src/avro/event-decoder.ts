@@ -26,18 +26,16 @@ import { decimalText, twosComplementToBigint } from "./decimal.js";
 import type { KeyField } from "./envelope.js";
 import type { AvroRecordSchema, EnvelopeLayout } from "./envelope-schema.js";
 
-/** What the sink needs of a change event, its row image read as `Image`: no more is decoded. */
-export interface EnvelopeOf<Image> {
+/** What the sink needs of a change event: no more is decoded. */
+export interface SinkEvent {
   readonly table: TableSpec;
   readonly op: Op;
   /** The row the event leaves (after), or for a delete the row it removes (before). */
-  readonly image: Image | null;
+  readonly image: Row | null;
   readonly version: string;
   readonly sourceTsMs: number;
   readonly unavailableColumns: readonly string[];
 }
-
-export type SinkEvent = EnvelopeOf<Row>;
 
 /** Decodes the Avro body that starts at `offset` and ends with the buffer. */
 export interface BodyDecoder<T> {
@@ -166,12 +164,8 @@ export function readsTextAsPosition(type: ColumnType): boolean {
 }
 
 /** Reads a present row image (the record after its union branch). */
-interface ImageReader<Image> {
-  read(cursor: AvroCursor): Image;
-}
-
 /** Record fields into an object by column name, in column order (as decode.ts's rowOf builds it). */
-class RowReader implements ImageReader<Row> {
+class RowReader {
   /** A copy of it is one allocation per row, and the stores then change no shape. */
   readonly #template: Row = {};
   readonly #names: readonly string[];
@@ -205,21 +199,6 @@ class RowReader implements ImageReader<Row> {
     for (let index = 0; index < readers.length; index++) {
       values[index] = nullable && !cursor.readPresent() ? null : (readers[index] as ReadValue)(cursor);
     }
-  }
-}
-
-/** Where a present image starts, the image skipped: to be read later (ImageValuesReader). */
-class ImagePosition implements ImageReader<number> {
-  readonly #skip: Skip;
-
-  constructor(skip: Skip) {
-    this.#skip = skip;
-  }
-
-  read(cursor: AvroCursor): number {
-    const position = cursor.position;
-    this.#skip(cursor);
-    return position;
   }
 }
 
@@ -296,28 +275,43 @@ function imageRecord(types: AvroTypes, type: AvroSchema | undefined, namespace: 
   return row;
 }
 
-class EnvelopeDecoder<Image> implements BodyDecoder<EnvelopeOf<Image>> {
-  readonly #cursor = new AvroCursor();
-  readonly #table: TableSpec;
-  readonly #images: ImageReader<Image>;
-  /** The envelope's fields in writer order, the source block's inline (its bytes are). */
+/**
+ * Where an envelope's parts are in its bytes, as EnvelopeWalker finds them. One per decoder,
+ * reused from record to record.
+ */
+class EnvelopeParts {
+  op = "";
+  /** Where the before and after fields (["null", row] unions) start. */
+  before = -1;
+  after = -1;
+  /** The source version's UTF-8 bytes are [versionStart, versionEnd). */
+  versionStart = 0;
+  versionEnd = 0;
+  sourceTsMs = 0;
+  /** Where unavailable_columns starts; -1 when the schema has no such field. */
+  unavailable = -1;
+}
+
+/**
+ * Walks an envelope's fields in writer order, the source block's inline (its bytes are), noting
+ * where each part the sink uses is and skipping the rest: the decoder and the scanner read their
+ * parts from there.
+ */
+class EnvelopeWalker {
+  readonly table: TableSpec;
+  /** The row record of the images. */
+  readonly row: AvroObjectSchema;
   readonly #steps: Step[] = [];
 
-  /** `images`: how the row record of the envelope's images is read. */
-  constructor(
-    schema: AvroRecordSchema,
-    layout: EnvelopeLayout,
-    images: (types: AvroTypes, row: AvroObjectSchema, namespace: string | undefined) => ImageReader<Image>,
-  ) {
+  constructor(schema: AvroRecordSchema, layout: EnvelopeLayout) {
     const types = new AvroTypes(schema as unknown as AvroSchema);
     const namespace = innerNamespace(schema, undefined);
     const typeOf = (name: string) => schema.fields.find((field) => field.name === name)?.type as AvroSchema;
-    const row = imageRecord(types, typeOf("before"), namespace);
-    if (imageRecord(types, typeOf("after"), namespace) !== row) {
+    this.row = imageRecord(types, typeOf("before"), namespace);
+    if (imageRecord(types, typeOf("after"), namespace) !== this.row) {
       throw new AvroSchemaUnsupported("before and after are different records");
     }
-    this.#table = layout.table;
-    this.#images = images(types, row, namespace);
+    this.table = layout.table;
     const step = (action: number, type: AvroSchema) =>
       this.#steps.push({ action, skip: types.skip(type, namespace) });
     for (const field of fieldsOf(schema as unknown as AvroObjectSchema)) {
@@ -365,56 +359,150 @@ class EnvelopeDecoder<Image> implements BodyDecoder<EnvelopeOf<Image>> {
     }
   }
 
-  decode(buffer: Buffer, offset: number): EnvelopeOf<Image> {
-    const cursor = this.#cursor;
-    cursor.start(buffer, offset);
-    let op = "";
-    let after: Image | null = null;
-    let before = -1; // where the before image starts: read only for a delete, once op is known
-    let version = "";
-    let sourceTsMs = 0;
-    let unavailableColumns = NO_COLUMNS;
+  /** From the cursor's position to the envelope's end, noting the parts' places in `parts`. */
+  walk(cursor: AvroCursor, parts: EnvelopeParts): void {
+    parts.unavailable = -1;
     const steps = this.#steps;
     for (let index = 0; index < steps.length; index++) {
       const step = steps[index] as Step;
       switch (step.action) {
         case BEFORE:
-          before = cursor.position;
+          parts.before = cursor.position;
           step.skip(cursor);
           break;
         case AFTER:
-          after = this.#readImage(cursor);
+          parts.after = cursor.position;
+          step.skip(cursor);
           break;
-        case VERSION:
-          version = cursor.readString();
+        case VERSION: {
+          const length = cursor.readLength();
+          parts.versionStart = cursor.position;
+          cursor.position += length;
+          parts.versionEnd = cursor.position;
           break;
+        }
         case SOURCE_TS_MS:
-          sourceTsMs = Number(cursor.readLong());
+          parts.sourceTsMs = Number(cursor.readLong());
           break;
         case OP:
-          op = readOp(cursor);
+          parts.op = readOp(cursor);
           break;
         case UNAVAILABLE:
-          unavailableColumns = readNames(cursor);
+          parts.unavailable = cursor.position;
+          step.skip(cursor);
           break;
         default:
           step.skip(cursor);
       }
     }
-    let image = after;
-    if (op === "d") {
-      const end = cursor.position;
-      cursor.position = before;
-      image = this.#readImage(cursor);
-      cursor.position = end;
-    }
-    cursor.finish();
-    if (!ops.has(op)) throw new RecordError(`unknown op ${JSON.stringify(op)}`, { code: "ENVELOPE_OP" });
-    return { table: this.#table, op: op as Op, image, version, sourceTsMs, unavailableColumns };
+  }
+}
+
+function checkedOp(op: string): Op {
+  if (!ops.has(op)) throw new RecordError(`unknown op ${JSON.stringify(op)}`, { code: "ENVELOPE_OP" });
+  return op as Op;
+}
+
+/** The envelope with its image as a row: the general path's decoder. */
+class EnvelopeDecoder implements BodyDecoder<SinkEvent> {
+  readonly #cursor = new AvroCursor();
+  readonly #walker: EnvelopeWalker;
+  readonly #rows: RowReader;
+  readonly #parts = new EnvelopeParts();
+
+  constructor(schema: AvroRecordSchema, layout: EnvelopeLayout) {
+    this.#walker = new EnvelopeWalker(schema, layout);
+    this.#rows = rowReaderOf(layout, this.#walker.row);
   }
 
-  #readImage(cursor: AvroCursor): Image | null {
-    return cursor.readPresent() ? this.#images.read(cursor) : null;
+  decode(buffer: Buffer, offset: number): SinkEvent {
+    const cursor = this.#cursor;
+    const parts = this.#parts;
+    cursor.start(buffer, offset);
+    this.#walker.walk(cursor, parts);
+    const end = cursor.position;
+    // The image the event leaves (after), or for a delete the one it removes (before).
+    cursor.position = parts.op === "d" ? parts.before : parts.after;
+    const image = cursor.readPresent() ? this.#rows.read(cursor) : null;
+    let unavailableColumns = NO_COLUMNS;
+    if (parts.unavailable >= 0) {
+      cursor.position = parts.unavailable;
+      unavailableColumns = readNames(cursor);
+    }
+    cursor.position = end;
+    cursor.finish();
+    return {
+      table: this.#walker.table,
+      op: checkedOp(parts.op),
+      image,
+      version: buffer.toString("utf8", parts.versionStart, parts.versionEnd),
+      sourceTsMs: parts.sourceTsMs,
+      unavailableColumns,
+    };
+  }
+}
+
+/**
+ * The fast path's view of an envelope (direct-rows.ts): where its image and version are in the
+ * record's bytes, nothing decoded. One per scanner, valid until its next scan.
+ */
+export interface EnvelopeScan {
+  readonly op: Op;
+  /** Where the image (after; before for a delete) starts, -1 for none: ImageValuesReader reads it. */
+  readonly image: number;
+  /** The source version's UTF-8 bytes are [versionStart, versionEnd) of the record. */
+  readonly versionStart: number;
+  readonly versionEnd: number;
+  readonly sourceTsMs: number;
+  /** Whether the event names unavailable (unchanged TOAST) columns. */
+  readonly anyUnavailable: boolean;
+}
+
+export interface EnvelopeScanner {
+  readonly table: TableSpec;
+  /** The envelope that starts at `offset` and ends with the buffer; throws as decode() does. */
+  scan(buffer: Buffer, offset: number): EnvelopeScan;
+}
+
+class ScanResult implements EnvelopeScan {
+  op: Op = "c";
+  image = -1;
+  versionStart = 0;
+  versionEnd = 0;
+  sourceTsMs = 0;
+  anyUnavailable = false;
+}
+
+class Scanner implements EnvelopeScanner {
+  readonly table: TableSpec;
+  readonly #cursor = new AvroCursor();
+  readonly #walker: EnvelopeWalker;
+  readonly #parts = new EnvelopeParts();
+  readonly #scan = new ScanResult();
+
+  constructor(schema: AvroRecordSchema, layout: EnvelopeLayout) {
+    this.#walker = new EnvelopeWalker(schema, layout);
+    this.table = this.#walker.table;
+  }
+
+  scan(buffer: Buffer, offset: number): EnvelopeScan {
+    const cursor = this.#cursor;
+    const parts = this.#parts;
+    const scan = this.#scan;
+    cursor.start(buffer, offset);
+    this.#walker.walk(cursor, parts);
+    const end = cursor.position;
+    cursor.position = parts.op === "d" ? parts.before : parts.after;
+    scan.image = cursor.readPresent() ? cursor.position : -1;
+    // An empty array is its block count 0, one zero byte; any other count starts with another.
+    scan.anyUnavailable = parts.unavailable >= 0 && buffer[parts.unavailable] !== 0;
+    cursor.position = end;
+    cursor.finish();
+    scan.op = checkedOp(parts.op);
+    scan.versionStart = parts.versionStart;
+    scan.versionEnd = parts.versionEnd;
+    scan.sourceTsMs = parts.sourceTsMs;
+    return scan;
   }
 }
 
@@ -489,9 +577,7 @@ export function compileValueDecoder(
   schema: AvroRecordSchema,
   layout: EnvelopeLayout,
 ): BodyDecoder<SinkEvent> | undefined {
-  return unlessUnsupported(
-    () => new EnvelopeDecoder(schema, layout, (_types, row) => rowReaderOf(layout, row)),
-  );
+  return unlessUnsupported(() => new EnvelopeDecoder(schema, layout));
 }
 
 /**
@@ -502,15 +588,8 @@ export function compileValueDecoder(
 export function compileEnvelopeScanner(
   schema: AvroRecordSchema,
   layout: EnvelopeLayout,
-): BodyDecoder<EnvelopeOf<number>> | undefined {
-  return unlessUnsupported(
-    () =>
-      new EnvelopeDecoder(
-        schema,
-        layout,
-        (types, row, namespace) => new ImagePosition(types.skip(row, namespace)),
-      ),
-  );
+): EnvelopeScanner | undefined {
+  return unlessUnsupported(() => new Scanner(schema, layout));
 }
 
 /** Reads the column values of a row image found by an envelope scanner. */

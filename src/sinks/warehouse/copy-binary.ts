@@ -312,16 +312,16 @@ type MetadataWriters = [
   FieldWriter,
   FieldWriter,
   FieldWriter,
-  FieldWriter,
 ];
 
 /**
- * Writes a staged row's metadata fields (sql.ts metadataColumns) with the metadata writers, the
- * last 8 of binaryFieldWriters'.
+ * Writes a staged row's metadata fields after `_tributary_version` (sql.ts metadataColumns) with
+ * the metadata writers, the last 7 of binaryFieldWriters'. The caller writes the version before:
+ * from its text with binaryFieldWriters' writer for it, or (the fast path) from the record's
+ * bytes, its very UTF-8.
  */
 export type MetadataFieldsWriter = (
   writer: BinaryCopyWriter,
-  version: string,
   op: string,
   deleted: boolean,
   sourceTsMs: number,
@@ -335,8 +335,8 @@ export function metadataFieldsWriter(
   sourceCount: number,
   loadedAtMicros: number,
 ): MetadataFieldsWriter {
-  const [version, op, deleted, sourceTs, loadedAt, topic, partition, offset] = writers.slice(
-    sourceCount,
+  const [op, deleted, sourceTs, loadedAt, topic, partition, offset] = writers.slice(
+    sourceCount + 1,
   ) as MetadataWriters;
   // Op and deleted take a few values, mostly the same from row to row, and loaded_at, topic and
   // partition are one micro-batch's: their fields are encoded once, by their own writers, and
@@ -356,8 +356,7 @@ export function metadataFieldsWriter(
     write(scratch);
     return Buffer.from(scratch.rest().subarray(from));
   };
-  return (writer, rowVersion, rowOp, rowDeleted, sourceTsMs, rowTopic, rowPartition, rowOffset) => {
-    version(writer, rowVersion);
+  return (writer, rowOp, rowDeleted, sourceTsMs, rowTopic, rowPartition, rowOffset) => {
     if (rowOp !== lastOp || rowDeleted !== lastDeleted) {
       lastOp = rowOp;
       lastDeleted = rowDeleted;
@@ -402,6 +401,7 @@ export function* binaryCopyPieces(
 ): Generator<Buffer> {
   const names = model.columns.map((column) => column.name);
   const sourceCount = names.length;
+  const writeVersion = writers[sourceCount] as FieldWriter;
   const writeMetadata = metadataFieldsWriter(writers, sourceCount, loadedAtMicros);
   const writer = new BinaryCopyWriter();
   writer.header();
@@ -411,16 +411,8 @@ export function* binaryCopyPieces(
     for (let index = 0; index < sourceCount; index++) {
       (writers[index] as FieldWriter)(writer, values[names[index] as string]);
     }
-    writeMetadata(
-      writer,
-      row.version,
-      row.op,
-      row.deleted,
-      row.sourceTsMs,
-      origin.topic,
-      origin.partition,
-      origin.offset,
-    );
+    writeVersion(writer, row.version);
+    writeMetadata(writer, row.op, row.deleted, row.sourceTsMs, origin.topic, origin.partition, origin.offset);
     if (writer.hasFull) yield* writer.takeFull();
   }
   writer.trailer();

@@ -24,7 +24,7 @@ import { AvroCursor } from "../../avro/binary-decoder.js";
 import { decimalText, twosComplementToBigint } from "../../avro/decimal.js";
 import {
   type BodyDecoder,
-  type EnvelopeOf,
+  type EnvelopeScanner,
   type ImageValuesReader,
   readsTextAsPosition,
 } from "../../avro/event-decoder.js";
@@ -49,14 +49,16 @@ import { avroValueMayHaveProblem, valueProblem } from "./values.js";
 export interface DirectReaders {
   readonly valueSchemaId: number;
   readonly keySchemaId: number;
-  /** The envelope with only where its image starts. */
-  readonly scanner: BodyDecoder<EnvelopeOf<number>>;
+  /** Where the envelope's image and version are. */
+  readonly scanner: EnvelopeScanner;
   readonly image: ImageValuesReader;
   /** Checks that the key decodes: a key the general path would refuse is not taken here either. */
   readonly key: BodyDecoder<void>;
 }
 
-const upserts: ReadonlySet<Op> = new Set(["c", "u", "r"]);
+/** The ops of plain upserts, by code (RowSlots.ops); 0 for any other. */
+const upsertCodes: Readonly<Partial<Record<Op, number>>> = { c: 1, u: 2, r: 3 };
+const upsertOps: readonly Op[] = ["c", "c", "u", "r"];
 
 /** Records scanned between two turns of the event loop. */
 const SCAN_SLICE = 1000;
@@ -108,6 +110,32 @@ function decimalBytesWriter(
 }
 
 /**
+ * Per key slot (KeySlots) of a scanned chunk, in typed arrays, no object per record: the record
+ * holding the key's row (its highest version so far; -1 for none), where its image and version
+ * are in that record's value, its op's code (upsertCodes) and source ts_ms.
+ */
+class RowSlots {
+  readonly records: Int32Array;
+  readonly images: Int32Array;
+  readonly versionStarts: Int32Array;
+  readonly versionEnds: Int32Array;
+  readonly ops: Uint8Array;
+  readonly sourceTsMs: Float64Array;
+  /** 1 for the keys whose records go to the general path. */
+  readonly general: Uint8Array;
+
+  constructor(capacity: number) {
+    this.records = new Int32Array(capacity).fill(-1);
+    this.images = new Int32Array(capacity);
+    this.versionStarts = new Int32Array(capacity);
+    this.versionEnds = new Int32Array(capacity);
+    this.ops = new Uint8Array(capacity);
+    this.sourceTsMs = new Float64Array(capacity);
+    this.general = new Uint8Array(capacity);
+  }
+}
+
+/**
  * A micro-batch's rows, one per key (its highest version; of equal versions the first), as
  * positions in the fetched records: nothing is decoded of them beyond the envelope.
  */
@@ -115,17 +143,22 @@ export class DirectBatch {
   readonly table: TableSpec;
   readonly #messages: readonly KafkaMessage[];
   readonly #image: ImageValuesReader;
-  /** Per row: its record, where its image starts, and its envelope's fields. */
-  readonly #records: number[] = [];
-  readonly #positions: number[] = [];
-  readonly #versions: string[] = [];
-  readonly #ops: Op[] = [];
-  readonly #sourceTsMs: number[] = [];
+  readonly #slots: RowSlots;
+  /** The key slots of the rows, in the order of their keys' first records. */
+  readonly #rows: Int32Array;
 
-  constructor(table: TableSpec, messages: readonly KafkaMessage[], image: ImageValuesReader) {
+  constructor(
+    table: TableSpec,
+    messages: readonly KafkaMessage[],
+    image: ImageValuesReader,
+    slots: RowSlots,
+    rows: Int32Array,
+  ) {
     this.table = table;
     this.#messages = messages;
     this.#image = image;
+    this.#slots = slots;
+    this.#rows = rows;
   }
 
   get columns(): readonly ColumnSpec[] {
@@ -133,16 +166,7 @@ export class DirectBatch {
   }
 
   get rowCount(): number {
-    return this.#records.length;
-  }
-
-  /** Adds a key's row: record `record`, its image at `position`. */
-  keep(record: number, position: number, version: string, op: Op, sourceTsMs: number): void {
-    this.#records.push(record);
-    this.#positions.push(position);
-    this.#versions.push(version);
-    this.#ops.push(op);
-    this.#sourceTsMs.push(sourceTsMs);
+    return this.#rows.length;
   }
 
   /**
@@ -184,12 +208,14 @@ export class DirectBatch {
     const sourceCount = model.columns.length;
     const writeMetadata = metadataFieldsWriter(writers, sourceCount, loadedAtMicros);
     const values: unknown[] = new Array(layout.length);
+    const slots = this.#slots;
     const writer = new BinaryCopyWriter();
     writer.header();
-    for (let row = 0; row < this.#records.length; row++) {
-      const message = this.#messages[this.#records[row] as number] as KafkaMessage;
+    for (let row = 0; row < this.#rows.length; row++) {
+      const slot = this.#rows[row] as number;
+      const message = this.#messages[slots.records[slot] as number] as KafkaMessage;
       const buffer = message.value as Buffer;
-      this.#image.read(buffer, this.#positions[row] as number, values);
+      this.#image.read(buffer, slots.images[slot] as number, values);
       writer.row(writers.length);
       for (let column = 0; column < sourceCount; column++) {
         const value = values[indexes[column] as number];
@@ -226,12 +252,14 @@ export class DirectBatch {
         }
         (writers[column] as FieldWriter)(writer, value);
       }
+      // The version's writer is text's (binaryFieldWriters): its UTF-8, copied.
+      const versionStart = slots.versionStarts[slot] as number;
+      writer.utf8(buffer, versionStart, (slots.versionEnds[slot] as number) - versionStart);
       writeMetadata(
         writer,
-        this.#versions[row] as string,
-        this.#ops[row] as Op,
+        upsertOps[slots.ops[slot] as number] as Op,
         false,
-        this.#sourceTsMs[row] as number,
+        slots.sourceTsMs[slot] as number,
         topic,
         partition,
         message.offset,
@@ -269,15 +297,8 @@ export async function scanDirect(
   /** Keys by their bytes (one key schema, so equal keys, equal bytes), and each record's. */
   const keys = new KeySlots(messages.length);
   const slotOf = new Int32Array(messages.length);
-  /** Per key slot, in arrays (no object per record outlives its scan): its row so far, -1 for none. */
-  const records: number[] = [];
-  const positions: number[] = [];
-  const versions: string[] = [];
-  const ops: Op[] = [];
-  const sourceTsMs: number[] = [];
-  /** Per key slot: 1 when its records go to the general path. */
-  const generalKeys = new Uint8Array(messages.length);
-  let table: TableSpec | undefined;
+  const slots = new RowSlots(messages.length);
+  const { records, images, versionStarts, versionEnds, ops, sourceTsMs, general } = slots;
   for (let record = 0; record < messages.length; record++) {
     // The warehouse transactions in flight wait for the event loop between their statements.
     if (record % SCAN_SLICE === SCAN_SLICE - 1) await setImmediate();
@@ -285,60 +306,59 @@ export async function scanDirect(
     if (wireSchemaId(key) !== readers.keySchemaId) return undefined;
     const tombstone = value === null || value.length === 0;
     if (!tombstone && wireSchemaId(value) !== readers.valueSchemaId) return undefined;
-    let envelope: EnvelopeOf<number> | undefined;
+    let opCode = 0;
+    let image = -1;
+    let versionStart = 0;
+    let versionEnd = 0;
+    let ts = 0;
     try {
       readers.key.decode(key as Buffer, WIRE_HEADER_BYTES);
-      if (!tombstone) envelope = readers.scanner.decode(value as Buffer, WIRE_HEADER_BYTES);
+      if (!tombstone) {
+        const envelope = readers.scanner.scan(value as Buffer, WIRE_HEADER_BYTES);
+        if (envelope.op === "t") return undefined;
+        if (!envelope.anyUnavailable) opCode = upsertCodes[envelope.op] ?? 0;
+        ({ image, versionStart, versionEnd } = envelope);
+        ts = envelope.sourceTsMs;
+      }
     } catch {
       return undefined; // the general path sends it to the dead-letter topic, saying why
     }
-    if (envelope?.op === "t") return undefined;
     const slot = keys.slotOf(key as Buffer, WIRE_HEADER_BYTES, (key as Buffer).length);
     slotOf[record] = slot;
-    if (slot === records.length) {
-      records.push(-1);
-      positions.push(0);
-      versions.push("");
-      ops.push("c");
-      sourceTsMs.push(0);
+    if (opCode === 0 || image === -1) {
+      general[slot] = 1;
+      continue;
     }
-    const position = envelope?.image ?? null;
+    const kept = records[slot] as number;
+    // A version no newer than the kept one's loses. Versions compare as their bytes, which for
+    // the ASCII versions sources write is how strings compare on the general path.
     if (
-      !envelope ||
-      !upserts.has(envelope.op) ||
-      position === null ||
-      envelope.unavailableColumns.length > 0
+      kept !== -1 &&
+      (value as Buffer).compare(
+        messages[kept]?.value as Buffer,
+        versionStarts[slot],
+        versionEnds[slot],
+        versionStart,
+        versionEnd,
+      ) <= 0
     ) {
-      generalKeys[slot] = 1;
       continue;
     }
-    table ??= envelope.table;
-    if (records[slot] !== -1 && envelope.version <= (versions[slot] as string)) continue;
     records[slot] = record;
-    positions[slot] = position;
-    versions[slot] = envelope.version;
-    ops[slot] = envelope.op;
-    sourceTsMs[slot] = envelope.sourceTsMs;
+    images[slot] = image;
+    versionStarts[slot] = versionStart;
+    versionEnds[slot] = versionEnd;
+    ops[slot] = opCode;
+    sourceTsMs[slot] = ts;
   }
-  let batch: DirectBatch | undefined;
-  let anyGeneral = false;
-  for (let slot = 0; slot < keys.count; slot++) {
-    if (generalKeys[slot] === 1) {
-      anyGeneral = true;
-      continue;
-    }
-    // Every key without a general record has an upsert.
-    batch ??= new DirectBatch(table as TableSpec, messages, readers.image);
-    batch.keep(
-      records[slot] as number,
-      positions[slot] as number,
-      versions[slot] as string,
-      ops[slot] as Op,
-      sourceTsMs[slot] as number,
-    );
-  }
-  const general = anyGeneral
-    ? messages.filter((_, record) => generalKeys[slotOf[record] as number] === 1)
-    : [];
-  return { batch, general };
+  let direct = 0;
+  for (let slot = 0; slot < keys.count; slot++) if (general[slot] === 0) direct++;
+  // Every key without a general record has an upsert.
+  const rows = new Int32Array(direct);
+  for (let slot = 0, row = 0; slot < keys.count; slot++) if (general[slot] === 0) rows[row++] = slot;
+  const batch =
+    direct > 0 ? new DirectBatch(readers.scanner.table, messages, readers.image, slots, rows) : undefined;
+  const generalRecords =
+    direct < keys.count ? messages.filter((_, record) => general[slotOf[record] as number] === 1) : [];
+  return { batch, general: generalRecords };
 }

@@ -177,7 +177,12 @@ describe("the warehouse sink on the local stack (postgres dialect)", () => {
   });
 
   it.each([
-    ["with deletes (their keys take the general path, the others the fast path)", 9, ["general", "direct"], []],
+    [
+      "with deletes (their keys take the general path, the others the fast path)",
+      9,
+      ["general", "direct"],
+      [],
+    ],
     // The first micro-batch too: the sink loads the schemas before it chooses the path.
     ["of plain upserts (the fast path)", 0, ["direct"], ["general"]],
   ])(

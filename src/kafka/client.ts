@@ -6,6 +6,8 @@
  */
 import { Kafka, type KafkaConfig, type logCreator, logLevel, type RetryOptions } from "kafkajs";
 import type { Logger } from "../core/logger.js";
+// kafkajs 2.2.4 spins a timer per connection while idle: stopped for every client here.
+import "./kafkajs-idle-loop.js";
 
 export interface KafkaClientOptions {
   readonly brokers: readonly string[];

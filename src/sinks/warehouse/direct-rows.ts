@@ -56,9 +56,9 @@ export interface DirectReaders {
   readonly key: BodyDecoder<void>;
 }
 
-/** The ops of plain upserts, by code (RowSlots.ops); 0 for any other. */
+/** The ops of plain upserts, each stored as its index + 1 (RowSlots.ops): 0 for any other op. */
+const upsertOps: readonly Op[] = ["c", "u", "r"];
 const upsertCodes: Readonly<Partial<Record<Op, number>>> = { c: 1, u: 2, r: 3 };
-const upsertOps: readonly Op[] = ["c", "c", "u", "r"];
 
 /** Records scanned between two turns of the event loop. */
 const SCAN_SLICE = 1000;
@@ -257,7 +257,7 @@ export class DirectBatch {
       writer.utf8(buffer, versionStart, (slots.versionEnds[slot] as number) - versionStart);
       writeMetadata(
         writer,
-        upsertOps[slots.ops[slot] as number] as Op,
+        upsertOps[(slots.ops[slot] as number) - 1] as Op,
         false,
         slots.sourceTsMs[slot] as number,
         topic,

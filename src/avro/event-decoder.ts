@@ -284,6 +284,8 @@ class EnvelopeParts {
   /** Where the before and after fields (["null", row] unions) start. */
   before = -1;
   after = -1;
+  /** Where the image the event leaves (after; before for a delete) starts; -1 for none. */
+  image = -1;
   /** The source version's UTF-8 bytes are [versionStart, versionEnd). */
   versionStart = 0;
   versionEnd = 0;
@@ -359,7 +361,10 @@ class EnvelopeWalker {
     }
   }
 
-  /** From the cursor's position to the envelope's end, noting the parts' places in `parts`. */
+  /**
+   * From the cursor's position to the envelope's end, noting the parts' places in `parts`; the
+   * cursor is left at the end.
+   */
   walk(cursor: AvroCursor, parts: EnvelopeParts): void {
     parts.unavailable = -1;
     const steps = this.#steps;
@@ -395,6 +400,11 @@ class EnvelopeWalker {
           step.skip(cursor);
       }
     }
+    const end = cursor.position;
+    // The image the event leaves (after), or for a delete the one it removes (before).
+    cursor.position = parts.op === "d" ? parts.before : parts.after;
+    parts.image = cursor.readPresent() ? cursor.position : -1;
+    cursor.position = end;
   }
 }
 
@@ -421,9 +431,11 @@ class EnvelopeDecoder implements BodyDecoder<SinkEvent> {
     cursor.start(buffer, offset);
     this.#walker.walk(cursor, parts);
     const end = cursor.position;
-    // The image the event leaves (after), or for a delete the one it removes (before).
-    cursor.position = parts.op === "d" ? parts.before : parts.after;
-    const image = cursor.readPresent() ? this.#rows.read(cursor) : null;
+    let image: Row | null = null;
+    if (parts.image >= 0) {
+      cursor.position = parts.image;
+      image = this.#rows.read(cursor);
+    }
     let unavailableColumns = NO_COLUMNS;
     if (parts.unavailable >= 0) {
       cursor.position = parts.unavailable;
@@ -491,14 +503,11 @@ class Scanner implements EnvelopeScanner {
     const scan = this.#scan;
     cursor.start(buffer, offset);
     this.#walker.walk(cursor, parts);
-    const end = cursor.position;
-    cursor.position = parts.op === "d" ? parts.before : parts.after;
-    scan.image = cursor.readPresent() ? cursor.position : -1;
+    cursor.finish();
     // An empty array is its block count 0, one zero byte; any other count starts with another.
     scan.anyUnavailable = parts.unavailable >= 0 && buffer[parts.unavailable] !== 0;
-    cursor.position = end;
-    cursor.finish();
     scan.op = checkedOp(parts.op);
+    scan.image = parts.image;
     scan.versionStart = parts.versionStart;
     scan.versionEnd = parts.versionEnd;
     scan.sourceTsMs = parts.sourceTsMs;

@@ -10,12 +10,7 @@
  * queues and every answered request checks the queue again. Importing this module applies it
  * once, to every kafkajs client of the process; another kafkajs version keeps its own code.
  */
-import { createRequire } from "node:module";
-
-const require = createRequire(import.meta.url);
-
-/** The kafkajs release whose RequestQueue this replaces a method of. */
-export const PATCHED_KAFKAJS_VERSION = "2.2.4";
+import { isPatchedKafkajs, kafkajsRequire } from "./kafkajs-release.js";
 
 /** kafkajs's CHECK_PENDING_REQUESTS_INTERVAL: how soon queued requests are looked at again. */
 const CHECK_PENDING_REQUESTS_MS = 10;
@@ -41,9 +36,8 @@ export function scheduleCheckPendingRequests(this: RequestQueueState): void {
 }
 
 function patchRequestQueue(): boolean {
-  const { version } = require("kafkajs/package.json") as { version: string };
-  if (version !== PATCHED_KAFKAJS_VERSION) return false;
-  const RequestQueue = require("kafkajs/src/network/requestQueue/index.js") as {
+  if (!isPatchedKafkajs()) return false;
+  const RequestQueue = kafkajsRequire("kafkajs/src/network/requestQueue/index.js") as {
     prototype: { scheduleCheckPendingRequests: typeof scheduleCheckPendingRequests };
   };
   RequestQueue.prototype.scheduleCheckPendingRequests = scheduleCheckPendingRequests;

@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     const started = cpuMicros();
     const batch = required((await scanDirect(messages, readers))?.batch, "direct batch");
     const scanned = cpuMicros();
-    for (const piece of batch.copyPieces(model, writers, 1_700_000_123_456_789, table.topic, 0)) {
+    for (const piece of batch.copyPieces(model, writers)) {
       bytes += piece.length;
     }
     // The first passes warm the JIT up.

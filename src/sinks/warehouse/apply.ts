@@ -15,6 +15,7 @@ import type { RecordOrigin, Segment, StagedRow, TruncateMark } from "./batch.js"
 import {
   binaryCopyPieces,
   binaryFieldWriters,
+  copyBatchRowsBinary,
   copyStagedBinary,
   type FieldWriter,
   stagingColumnTypes,
@@ -45,6 +46,7 @@ import {
   insertUnavailable,
   type Statement,
   stagedColumnNames,
+  stagingBatchDefaults,
   type TableModel,
 } from "./sql.js";
 import type { Dialect } from "./typemap.js";
@@ -237,12 +239,22 @@ export class BatchApplier {
   }
 
   /**
-   * Creates the staging table (after `BEGIN` with `begin`); with `binary`, also reads its column
-   * types, in the same round trip: true when they are those binary COPY was chosen for (binary
-   * COPY goes only into those, copy-binary.ts).
+   * Creates the staging table (after `BEGIN` with `begin`; with `defaults` as its columns'
+   * defaults); with `binary`, also reads its column types, in the same round trip: true when they
+   * are those binary COPY was chosen for (binary COPY goes only into those, copy-binary.ts).
    */
-  async #createStaging(client: pg.PoolClient, model: TableModel, binary: boolean, begin = false) {
-    const statements = [...(begin ? ["BEGIN"] : []), createStaging(model, this.#options.dialect).text];
+  async #createStaging(
+    client: pg.PoolClient,
+    model: TableModel,
+    binary: boolean,
+    begin = false,
+    defaults?: Statement,
+  ) {
+    const statements = [
+      ...(begin ? ["BEGIN"] : []),
+      createStaging(model, this.#options.dialect).text,
+      ...(defaults ? [defaults.text] : []),
+    ];
     if (!binary) {
       await client.query(statements.join(";\n"));
       return false;
@@ -316,28 +328,31 @@ export class BatchApplier {
 
   /**
    * Applies a batch of the fast path (direct-rows.ts) in one transaction, with the statements
-   * apply() runs for rows: `copyPieces` gives its binary COPY data for `model`, encoded as the COPY
-   * takes it. The statements go in four round trips, not one each: between round trips the
-   * warehouse waits for the sink's event loop. False, with nothing applied, when the batch needs
-   * the general path: a row the pieces refuse, a staging table of other types, data the
-   * warehouse refuses. Outages and other errors are thrown, as by apply().
+   * apply() runs for rows: `copyPieces` gives its rows' binary COPY data for `model` as
+   * copyBatchRowsBinary takes it, and the batch's topic and partition, with its load time, are the
+   * staging table's defaults. The statements go in four round trips, not one each: between round
+   * trips the warehouse waits for the sink's event loop. False, with nothing applied, when the
+   * batch needs the general path: a row the pieces refuse, a staging table of other types, data
+   * the warehouse refuses. Outages and other errors are thrown, as by apply().
    */
   async applyDirect(
     model: TableModel,
-    copyPieces: (loadedAtMicros: number) => Iterable<Buffer>,
+    origin: { readonly topic: string; readonly partition: number },
+    copyPieces: () => Iterable<Buffer>,
   ): Promise<boolean> {
     const { dialect, deletes } = this.#options;
     if (dialect !== "postgres") return false;
     try {
       return await this.#inSession(async (client) => {
-        const loadedAtMicros = Date.now() * 1000;
-        if (!(await this.#createStaging(client, model, true, true))) {
+        const loadedAt = `${timestampText(Date.now() * 1000)}+00`;
+        const defaults = stagingBatchDefaults(model, { ...origin, loadedAt });
+        if (!(await this.#createStaging(client, model, true, true, defaults))) {
           await client.query("ROLLBACK");
           return false;
         }
         await pipeline(
-          Readable.from(copyPieces(loadedAtMicros), { objectMode: false }),
-          client.query(copyFrom(copyStagedBinary(model))),
+          Readable.from(copyPieces(), { objectMode: false }),
+          client.query(copyFrom(copyBatchRowsBinary(model))),
         );
         await this.#runAll(client, [...mergeStatements(model, [], dialect, deletes), COMMIT]);
         return true;

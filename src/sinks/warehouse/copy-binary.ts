@@ -14,6 +14,7 @@ import { allDigits, BinaryCopyWriter } from "./binary-copy-writer.js";
 import { copyStaged } from "./copy-text.js";
 import { foldIdentifier, quoteIdentifier } from "./identifier.js";
 import {
+  batchConstantColumns,
   metadataColumns,
   type Statement,
   stagedColumnNames,
@@ -297,6 +298,14 @@ export function copyStagedBinary(model: TableModel): string {
   return `${copyStaged(model)} (FORMAT binary)`;
 }
 
+/** The fast path's COPY: the staged columns but the micro-batch's constants (batchConstantColumns). */
+export function copyBatchRowsBinary(model: TableModel): string {
+  const constants = new Set<string>(batchConstantColumns);
+  const columns = stagedColumnNames(model).filter((name) => !constants.has(name));
+  const staging = quoteIdentifier(stagingTableName(model, "postgres"), "postgres");
+  return `COPY ${staging} (${columns.map((name) => quoteIdentifier(name, "postgres")).join(", ")}) FROM STDIN (FORMAT binary)`;
+}
+
 /** Milliseconds since the epoch → microseconds; null when unknown (as msToTimestamptz). */
 function sourceTsMicros(ms: number): number | bigint | null {
   if (!Number.isFinite(ms) || ms <= 0) return null;
@@ -314,11 +323,30 @@ type MetadataWriters = [
   FieldWriter,
 ];
 
+/** Encodes fields with their own writers, once, for copying into many rows. */
+function fieldEncoder(): (write: (scratch: BinaryCopyWriter) => void) => Buffer {
+  let scratch = new BinaryCopyWriter();
+  return (write) => {
+    // A few fields at a time: they never reach the end of the scratch's piece, so stay in it.
+    if (scratch.rest().length > 64 * 1024) scratch = new BinaryCopyWriter();
+    const from = scratch.rest().length;
+    write(scratch);
+    return Buffer.from(scratch.rest().subarray(from));
+  };
+}
+
+/** The source_ts field; its writer is timestampField (binaryFieldWriters takes no other for it). */
+function sourceTsFieldWriter(sourceTs: FieldWriter): (writer: BinaryCopyWriter, sourceTsMs: number) => void {
+  return (writer, sourceTsMs) => {
+    const micros = sourceTsMicros(sourceTsMs);
+    if (typeof micros !== "number" || !writeMicros(writer, micros)) sourceTs(writer, micros);
+  };
+}
+
 /**
  * Writes a staged row's metadata fields after `_tributary_version` (sql.ts metadataColumns) with
- * the metadata writers, the last 7 of binaryFieldWriters'. The caller writes the version before:
- * from its text with binaryFieldWriters' writer for it, or (the fast path) from the record's
- * bytes, its very UTF-8.
+ * the metadata writers, the last 7 of binaryFieldWriters'. The caller writes the version before,
+ * from its text with binaryFieldWriters' writer for it.
  */
 export type MetadataFieldsWriter = (
   writer: BinaryCopyWriter,
@@ -341,6 +369,8 @@ export function metadataFieldsWriter(
   // Op and deleted take a few values, mostly the same from row to row, and loaded_at, topic and
   // partition are one micro-batch's: their fields are encoded once, by their own writers, and
   // copied into each row.
+  const encoded = fieldEncoder();
+  const writeSourceTs = sourceTsFieldWriter(sourceTs);
   const opFields = new Map<string, Buffer>();
   let lastOp: string | undefined;
   let lastDeleted: boolean | undefined;
@@ -348,14 +378,6 @@ export function metadataFieldsWriter(
   let originTopic: string | undefined;
   let originPartition: number | undefined;
   let originFields: Buffer = Buffer.alloc(0);
-  let scratch = new BinaryCopyWriter();
-  const encoded = (write: (scratch: BinaryCopyWriter) => void): Buffer => {
-    // A few fields at a time: they never reach the end of the scratch's piece, so stay in it.
-    if (scratch.rest().length > 64 * 1024) scratch = new BinaryCopyWriter();
-    const from = scratch.rest().length;
-    write(scratch);
-    return Buffer.from(scratch.rest().subarray(from));
-  };
   return (writer, rowOp, rowDeleted, sourceTsMs, rowTopic, rowPartition, rowOffset) => {
     if (rowOp !== lastOp || rowDeleted !== lastDeleted) {
       lastOp = rowOp;
@@ -372,9 +394,7 @@ export function metadataFieldsWriter(
       opAndDeleted = fields;
     }
     writer.encoded(opAndDeleted);
-    // The source_ts writer is timestampField: binaryFieldWriters takes no other for it.
-    const micros = sourceTsMicros(sourceTsMs);
-    if (typeof micros !== "number" || !writeMicros(writer, micros)) sourceTs(writer, micros);
+    writeSourceTs(writer, sourceTsMs);
     if (rowTopic !== originTopic || rowPartition !== originPartition) {
       originTopic = rowTopic;
       originPartition = rowPartition;
@@ -385,6 +405,48 @@ export function metadataFieldsWriter(
       });
     }
     writer.encoded(originFields);
+    offset(writer, rowOffset);
+  };
+}
+
+/** Fields per row of copyBatchRowsBinary's data, for `writers` of binaryFieldWriters. */
+export function batchRowFields(writers: readonly FieldWriter[]): number {
+  return writers.length - batchConstantColumns.length;
+}
+
+/**
+ * The fast path's metadata fields after `_tributary_version`: op, source_ts and offset. The others
+ * are the micro-batch's constants, the staging table's defaults (sql.ts stagingBatchDefaults).
+ */
+export type BatchRowMetadataWriter = (
+  writer: BinaryCopyWriter,
+  op: string,
+  sourceTsMs: number,
+  offset: string,
+) => void;
+
+export function batchRowMetadataWriter(
+  writers: readonly FieldWriter[],
+  sourceCount: number,
+): BatchRowMetadataWriter {
+  const [op, , sourceTs, , , , offset] = writers.slice(sourceCount + 1) as MetadataWriters;
+  const encoded = fieldEncoder();
+  const writeSourceTs = sourceTsFieldWriter(sourceTs);
+  const opFields = new Map<string, Buffer>();
+  let lastOp: string | undefined;
+  let opField: Buffer = Buffer.alloc(0);
+  return (writer, rowOp, sourceTsMs, rowOffset) => {
+    if (rowOp !== lastOp) {
+      lastOp = rowOp;
+      let field = opFields.get(rowOp);
+      if (field === undefined) {
+        field = encoded((scratch) => op(scratch, rowOp));
+        opFields.set(rowOp, field);
+      }
+      opField = field;
+    }
+    writer.encoded(opField);
+    writeSourceTs(writer, sourceTsMs);
     offset(writer, rowOffset);
   };
 }

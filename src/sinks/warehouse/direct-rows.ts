@@ -34,10 +34,11 @@ import type { ColumnType } from "../../core/column-type.js";
 import { BinaryCopyWriter } from "./binary-copy-writer.js";
 import {
   avroShortcut,
+  batchRowFields,
+  batchRowMetadataWriter,
   type FieldWriter,
   INT64_SHORTCUT,
   MICROS_SHORTCUT,
-  metadataFieldsWriter,
   writeMicros,
 } from "./copy-binary.js";
 import { foldIdentifier } from "./identifier.js";
@@ -171,17 +172,12 @@ export class DirectBatch {
 
   /**
    * The binary COPY data of the rows for `model` (whose columns are this batch's) with `writers`
-   * (binaryFieldWriters of it), in pieces of about 256 KB, encoded as the COPY takes them. Throws
+   * (binaryFieldWriters of it), in pieces of about 256 KB, encoded as copyBatchRowsBinary takes
+   * them: without the micro-batch's constants, which the staging table has as defaults. Throws
    * DirectRowRefused at a value with a problem or a key column without a value: the general path
    * then says which record and why.
    */
-  *copyPieces(
-    model: TableModel,
-    writers: readonly FieldWriter[],
-    loadedAtMicros: number,
-    topic: string,
-    partition: number,
-  ): Generator<Buffer> {
+  *copyPieces(model: TableModel, writers: readonly FieldWriter[]): Generator<Buffer> {
     const layout = this.table.columns;
     // The image is read by the layout's types: each model column must be one of its, as it is.
     const indexes = model.columns.map((column) =>
@@ -206,7 +202,8 @@ export class DirectBatch {
     );
     const bytes = new AvroCursor();
     const sourceCount = model.columns.length;
-    const writeMetadata = metadataFieldsWriter(writers, sourceCount, loadedAtMicros);
+    const writeMetadata = batchRowMetadataWriter(writers, sourceCount);
+    const fields = batchRowFields(writers);
     const values: unknown[] = new Array(layout.length);
     const slots = this.#slots;
     const writer = new BinaryCopyWriter();
@@ -216,7 +213,7 @@ export class DirectBatch {
       const message = this.#messages[slots.records[slot] as number] as KafkaMessage;
       const buffer = message.value as Buffer;
       this.#image.read(buffer, slots.images[slot] as number, values);
-      writer.row(writers.length);
+      writer.row(fields);
       for (let column = 0; column < sourceCount; column++) {
         const value = values[indexes[column] as number];
         if (value === null || value === undefined) {
@@ -258,10 +255,7 @@ export class DirectBatch {
       writeMetadata(
         writer,
         upsertOps[(slots.ops[slot] as number) - 1] as Op,
-        false,
         slots.sourceTsMs[slot] as number,
-        topic,
-        partition,
         message.offset,
       );
       if (writer.hasFull) yield* writer.takeFull();

@@ -318,10 +318,7 @@ export class WarehouseSink {
       const writers = prepared.incompatible.size === 0 ? binaryFieldWriters(model) : undefined;
       if (!writers) return false;
       return this.#retrying(
-        () =>
-          this.#applier.applyDirect(model, (loadedAtMicros) =>
-            batch.copyPieces(model, writers, loadedAtMicros, chunk.topic, chunk.partition),
-          ),
+        () => this.#applier.applyDirect(model, chunk, () => batch.copyPieces(model, writers)),
         context,
       );
     });

@@ -182,6 +182,45 @@ export function createStaging(model: TableModel, dialect: Dialect): Statement {
   };
 }
 
+/**
+ * The metadata columns whose value is the same in every row of a fast-path micro-batch (one
+ * topic-partition, one load time, upserts only): they become the staging table's defaults
+ * (stagingBatchDefaults) and stay out of its COPY data, about 30 % of its bytes for narrow rows.
+ */
+export const batchConstantColumns = [
+  "_tributary_deleted",
+  "_tributary_loaded_at",
+  "_tributary_topic",
+  "_tributary_partition",
+] as const;
+
+/** What batchConstantColumns hold for a micro-batch of upserts (`_tributary_deleted` is false). */
+export interface BatchConstants {
+  /** `_tributary_loaded_at` as timestamptz text. */
+  readonly loadedAt: string;
+  readonly topic: string;
+  readonly partition: number;
+}
+
+function textLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/** Postgres, after createStaging: the micro-batch's constants as the staging table's defaults. */
+export function stagingBatchDefaults(model: TableModel, constants: BatchConstants): Statement {
+  const staging = q(stagingTableName(model, "postgres"), "postgres");
+  const defaults: Record<(typeof batchConstantColumns)[number], string> = {
+    _tributary_deleted: "false",
+    _tributary_loaded_at: textLiteral(constants.loadedAt),
+    _tributary_topic: textLiteral(constants.topic),
+    _tributary_partition: String(Math.trunc(constants.partition)),
+  };
+  const alterations = batchConstantColumns.map(
+    (column) => `ALTER COLUMN ${q(column, "postgres")} SET DEFAULT ${defaults[column]}`,
+  );
+  return { text: `ALTER TABLE ${staging} ${alterations.join(", ")}`, values: [] };
+}
+
 export function dropStaging(model: TableModel, dialect: Dialect): Statement {
   return { text: `DROP TABLE ${q(stagingTableName(model, dialect), dialect)}`, values: [] };
 }

@@ -201,6 +201,7 @@ describe("the warehouse sink on the local stack (postgres dialect)", () => {
       };
 
       await send(next(60));
+      const started = new Date();
       const first = startSink({ topics: [customers.topic], schema, groupId, maxRows: 4 });
       try {
         await waitCaughtUp(groupId, [customers.topic]);
@@ -211,6 +212,15 @@ describe("the warehouse sink on the local stack (postgres dialect)", () => {
         for (const path of unusedPaths) {
           const batches = await counterValue(first.metrics, "tributary_sink_micro_batches_total", { path });
           expect(batches, path).toBe(0);
+        }
+        if (deleteEvery === 0) {
+          // The fast path stages the micro-batch's topic, partition and load time as the staging
+          // table's defaults, not in its COPY data: they are every row's all the same.
+          const stored = await warehouse.query<{ rows: number; partitions: number }>(
+            `SELECT count(*)::int AS rows, count(DISTINCT "_tributary_partition")::int AS partitions FROM "${schema}"."${table}" WHERE "_tributary_topic" = $1 AND NOT "_tributary_deleted" AND "_tributary_loaded_at" BETWEEN $2 AND now()`,
+            [customers.topic, started],
+          );
+          expect(stored.rows[0]).toEqual({ rows: 12, partitions: 2 });
         }
       } finally {
         await first.stop();

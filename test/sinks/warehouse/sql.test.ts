@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { mergeStatements } from "../../../src/sinks/warehouse/apply.js";
 import type { StagedRow } from "../../../src/sinks/warehouse/batch.js";
+import { copyBatchRowsBinary } from "../../../src/sinks/warehouse/copy-binary.js";
 import { copyPieces } from "../../../src/sinks/warehouse/copy-rows.js";
 import { copyField, copyStaged } from "../../../src/sinks/warehouse/copy-text.js";
 import { foldIdentifier, quoteIdentifier } from "../../../src/sinks/warehouse/identifier.js";
@@ -28,6 +29,7 @@ import {
   dropUnavailable,
   insertStaged,
   insertUnavailable,
+  stagingBatchDefaults,
   type TableModel,
 } from "../../../src/sinks/warehouse/sql.js";
 
@@ -115,6 +117,21 @@ describe("the Redshift DDL", () => {
     );
     expect(alterColumnType(model, "name", { base: "VARCHAR", length: 65535 }, "redshift").text).toBe(
       `ALTER TABLE ${T} ALTER COLUMN "name" TYPE VARCHAR(65535)`,
+    );
+  });
+});
+
+describe("the fast path's staging statements (Postgres only)", () => {
+  it("gives the staging table the micro-batch's constants as defaults, as quoted literals", () => {
+    const constants = { loadedAt: "2026-11-30 12:00:00.000001+00", topic: "it's.public.t", partition: 3 };
+    expect(stagingBatchDefaults(model, constants).text).toBe(
+      `ALTER TABLE ${S} ALTER COLUMN "_tributary_deleted" SET DEFAULT false, ALTER COLUMN "_tributary_loaded_at" SET DEFAULT '2026-11-30 12:00:00.000001+00', ALTER COLUMN "_tributary_topic" SET DEFAULT 'it''s.public.t', ALTER COLUMN "_tributary_partition" SET DEFAULT 3`,
+    );
+  });
+
+  it("copies every staged column but those constants", () => {
+    expect(copyBatchRowsBinary(model)).toBe(
+      `COPY ${S} ("id", "name", "tags", "photo", "_tributary_version", "_tributary_op", "_tributary_source_ts", "_tributary_offset") FROM STDIN (FORMAT binary)`,
     );
   });
 });

@@ -302,8 +302,7 @@ export function copyStagedBinary(model: TableModel): string {
 export function copyBatchRowsBinary(model: TableModel): string {
   const constants = new Set<string>(batchConstantColumns);
   const columns = stagedColumnNames(model).filter((name) => !constants.has(name));
-  const staging = quoteIdentifier(stagingTableName(model, "postgres"), "postgres");
-  return `COPY ${staging} (${columns.map((name) => quoteIdentifier(name, "postgres")).join(", ")}) FROM STDIN (FORMAT binary)`;
+  return `${copyStaged(model, columns)} (FORMAT binary)`;
 }
 
 /** Milliseconds since the epoch → microseconds; null when unknown (as msToTimestamptz). */

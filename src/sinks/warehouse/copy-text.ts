@@ -23,9 +23,9 @@ export function copyField(value: unknown): string {
   return String(value);
 }
 
-/** `COPY "_tributary_stage" (<staged columns>) FROM STDIN` (postgres dialect only). */
-export function copyStaged(model: TableModel): string {
-  const columns = stagedColumnNames(model).map((name) => quoteIdentifier(name, "postgres"));
+/** `COPY "_tributary_stage" (<staged columns, or `columns`>) FROM STDIN` (postgres dialect only). */
+export function copyStaged(model: TableModel, columns: readonly string[] = stagedColumnNames(model)): string {
+  const quoted = columns.map((name) => quoteIdentifier(name, "postgres"));
   const staging = quoteIdentifier(stagingTableName(model, "postgres"), "postgres");
-  return `COPY ${staging} (${columns.join(", ")}) FROM STDIN`;
+  return `COPY ${staging} (${quoted.join(", ")}) FROM STDIN`;
 }

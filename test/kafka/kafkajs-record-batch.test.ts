@@ -150,7 +150,6 @@ describe("kafkajs 2.2.4's record batches read in place", () => {
     const bytes = Buffer.concat([first, second, second.subarray(0, second.length - 5)]);
     const decoders = kafkajsRecordBatches;
     if (!decoders) throw new Error("the record batch decoder was not replaced");
-    for (const decode of [decoders.released, decoders.inPlace]) expect(decode).toBeTypeOf("function");
     const read = async (decode: (decoder: unknown) => Promise<unknown>) => {
       const decoder = new Decoder(bytes);
       const batches = [await decode(decoder), await decode(decoder)];

@@ -19,8 +19,8 @@ import type { Batch, SourcePosition } from "../src/core/change-event.js";
 import type { PostgresSourceConfig } from "../src/core/config/index.js";
 import { parseConfig } from "../src/core/config/index.js";
 import { createLogger } from "../src/core/logger.js";
-// The benchmark's own kafkajs clients, as the sink's, without kafkajs 2.2.4's idle loop.
-import "../src/kafka/kafkajs-idle-loop.js";
+// The benchmark's own kafkajs clients run as the capture's.
+import "../src/kafka/kafkajs-patches.js";
 import { createMetricsRegistry } from "../src/core/metrics.js";
 import { runCapture } from "../src/core/runner.js";
 import type { Source } from "../src/core/source.js";

@@ -35,10 +35,9 @@ import { fileURLToPath } from "node:url";
 import { type Admin, Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { createLogger } from "../src/core/logger.js";
-// The benchmark's own kafkajs clients, as the sink's: without kafkajs 2.2.4's idle loop, and its
-// fetched records read in place (the sink's Kafka consumer alone is measured in this process).
-import "../src/kafka/kafkajs-idle-loop.js";
-import "../src/kafka/kafkajs-record-batch.js";
+// The benchmark's own kafkajs clients run as the sink's (its Kafka consumer alone is measured in
+// this process).
+import "../src/kafka/kafkajs-patches.js";
 import { stagedRowOf } from "../src/sinks/warehouse/batch.js";
 import { consumeTopics, PARTITIONS_IN_FLIGHT } from "../src/sinks/warehouse/consumer.js";
 import { timestampText } from "../src/sinks/warehouse/values.js";

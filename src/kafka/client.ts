@@ -6,10 +6,8 @@
  */
 import { Kafka, type KafkaConfig, type logCreator, logLevel, type RetryOptions } from "kafkajs";
 import type { Logger } from "../core/logger.js";
-// kafkajs 2.2.4 spins a timer per connection while idle: stopped for every client here.
-import "./kafkajs-idle-loop.js";
-// kafkajs 2.2.4 decodes fetched records with BigInts and a Decoder each: read in place instead.
-import "./kafkajs-record-batch.js";
+// kafkajs 2.2.4's idle loop and record decoding, replaced for every client here.
+import "./kafkajs-patches.js";
 
 export interface KafkaClientOptions {
   readonly brokers: readonly string[];

@@ -14,10 +14,8 @@ import type { SinkConfig } from "../../core/config/index.js";
 import { RecordError, type TributaryError } from "../../core/errors.js";
 import { createLogger, type Logger } from "../../core/logger.js";
 import { retry } from "../../core/retry.js";
-// kafkajs 2.2.4 spins a timer per connection while idle: stopped for every client here.
-import "../../kafka/kafkajs-idle-loop.js";
-// kafkajs 2.2.4 decodes fetched records with BigInts and a Decoder each: read in place instead.
-import "../../kafka/kafkajs-record-batch.js";
+// kafkajs 2.2.4's idle loop and record decoding, replaced for every client here.
+import "../../kafka/kafkajs-patches.js";
 import { BatchApplier, warehouseAction } from "./apply.js";
 import { type RecordOrigin, type StagedRow, segments, stagedRowOf, type TruncateMark } from "./batch.js";
 import { type ChunkContext, consumeTopics, PARTITIONS_IN_FLIGHT, type PartitionChunk } from "./consumer.js";
